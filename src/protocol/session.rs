@@ -1,0 +1,426 @@
+#![forbid(unsafe_code)]
+//! One connection's MCP state machine: lifecycle, version negotiation, dispatch, in-flight
+//! tracking and cancellation. Transport-agnostic: bytes come in through `handle_frame`, messages
+//! go out through a `Sink`.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use super::jsonrpc::{self, Id, Message, RpcError};
+use super::{
+    INSTRUCTIONS, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSIONS,
+};
+use crate::auth::Caller;
+use crate::error::ToolError;
+use crate::output;
+use crate::policy;
+use crate::server::Server;
+use crate::tools::Cancel;
+use crate::transport::pool::Completion;
+
+/// Where a session's outgoing messages go. Implementations write one whole message at a time.
+pub trait Sink: Send + Sync {
+    fn send(&self, msg: &Value);
+}
+
+/// How long a tools/list result may be cached by a modern client, in milliseconds.
+const LIST_TTL_MS: u64 = 60_000;
+
+/// Which era a request speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Era {
+    Legacy,
+    Modern,
+}
+
+struct Pending {
+    completion: Completion,
+    cancel: Cancel,
+}
+
+type InFlight = Arc<Mutex<HashMap<Id, Arc<Pending>>>>;
+
+/// One connection.
+pub struct Session {
+    server: Arc<Server>,
+    caller: Arc<Caller>,
+    sink: Arc<dyn Sink>,
+    /// The version agreed by `initialize`, for legacy clients.
+    negotiated: Mutex<Option<&'static str>>,
+    in_flight: InFlight,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("caller", &self.caller)
+            .finish()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl Session {
+    pub fn new(server: Arc<Server>, caller: Caller, sink: Arc<dyn Sink>) -> Session {
+        Session {
+            server,
+            caller: Arc::new(caller),
+            sink,
+            negotiated: Mutex::new(None),
+            in_flight: Arc::new(Mutex::new(HashMap::new())),
+        }
+    }
+
+    /// Requests still running or queued.
+    pub fn in_flight(&self) -> usize {
+        lock(&self.in_flight).len()
+    }
+
+    /// Wait (bounded) for running calls to answer, e.g. after the client closed its input.
+    pub fn drain(&self, limit: Duration) {
+        let end = Instant::now() + limit;
+        while self.in_flight() > 0 && Instant::now() < end {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// A frame that exceeded the size limit was discarded by the transport.
+    pub fn frame_too_large(&self, limit: usize) {
+        self.send_error(&RpcError::new(
+            None,
+            jsonrpc::INVALID_REQUEST,
+            format!("message exceeds the limit of {limit} bytes and was discarded"),
+        ));
+    }
+
+    /// Handle one complete frame (one line on stdio).
+    pub fn handle_frame(&self, bytes: &[u8]) {
+        let config = self.server.config();
+        match jsonrpc::parse(bytes, config.limits.max_json_depth) {
+            Err(e) => self.send_error(&e),
+            Ok(Message::Response) => {}
+            Ok(Message::Notification { method, params }) => self.notification(&method, &params),
+            Ok(Message::Request { id, method, params }) => {
+                if let Err(e) = self.request(id, &method, params) {
+                    self.send_error(&e);
+                }
+            }
+        }
+    }
+
+    fn send_error(&self, e: &RpcError) {
+        self.sink.send(&e.to_value());
+    }
+
+    fn notification(&self, method: &str, params: &Map<String, Value>) {
+        // `initialized` carries nothing we need; unknown notifications are ignored as JSON-RPC
+        // requires (no response to a notification, ever).
+        if method != "notifications/cancelled" {
+            return;
+        }
+        let Some(id) = params.get("requestId").and_then(|v| match v {
+            Value::Number(n) => n.as_i64().map(Id::Num),
+            Value::String(s) => Some(Id::Str(s.clone())),
+            _ => None,
+        }) else {
+            return;
+        };
+        let pending = lock(&self.in_flight).remove(&id);
+        if let Some(p) = pending
+            && p.completion.try_complete()
+        {
+            // The response is suppressed; the handler sees the flag at its next check (and, for
+            // programs, the exec layer kills the process group).
+            p.cancel.cancel();
+        }
+    }
+
+    fn request(&self, id: Id, method: &str, params: Map<String, Value>) -> Result<(), RpcError> {
+        // `initialize` selects the legacy era whatever its `_meta` says (clients stamp the
+        // envelope on it too); everything else is modern exactly when `_meta` names a version.
+        let era = if method == "initialize" { Era::Legacy } else { self.era_of(&id, method, &params)? };
+        match (era, method) {
+            (Era::Legacy, "initialize") => {
+                let result = self.initialize(&params);
+                self.reply(&id, era, result);
+            }
+            (Era::Legacy, "ping") => self.reply(&id, era, json!({})),
+            (_, "server/discover") => self.reply(&id, Era::Modern, discover_result()),
+            (_, "tools/list") => {
+                self.require_initialized(&id, era)?;
+                let mut result = self.tools_list();
+                if era == Era::Modern {
+                    result["ttlMs"] = json!(LIST_TTL_MS);
+                    // The list depends on the caller's scopes, so only this caller may reuse it.
+                    result["cacheScope"] = json!("private");
+                }
+                self.reply(&id, era, result);
+            }
+            (_, "tools/call") => {
+                self.require_initialized(&id, era)?;
+                self.tools_call(id, era, params)?;
+            }
+            _ => {
+                return Err(RpcError::new(
+                    Some(id),
+                    jsonrpc::METHOD_NOT_FOUND,
+                    format!("method not found: {}", truncate(method, 64)),
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Decide the era from `_meta`, validating the modern fields.
+    fn era_of(&self, id: &Id, method: &str, params: &Map<String, Value>) -> Result<Era, RpcError> {
+        let meta = params.get("_meta").and_then(Value::as_object);
+        let Some(version) = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)) else {
+            return Ok(Era::Legacy);
+        };
+        let bad = |msg: String| RpcError::new(Some(id.clone()), jsonrpc::INVALID_PARAMS, msg);
+        let version = version
+            .as_str()
+            .ok_or_else(|| bad(format!("_meta[{META_PROTOCOL_VERSION}] must be a string")))?;
+        if !MODERN_VERSIONS.contains(&version) {
+            return Err(RpcError::new(
+                Some(id.clone()),
+                jsonrpc::UNSUPPORTED_PROTOCOL_VERSION,
+                format!("unsupported protocol version {}", truncate(version, 32)),
+            )
+            .with_data(json!({"supported": MODERN_VERSIONS, "requested": version})));
+        }
+        if method != "server/discover"
+            && !meta
+                .and_then(|m| m.get(META_CLIENT_CAPABILITIES))
+                .is_some_and(Value::is_object)
+        {
+            return Err(bad(format!(
+                "_meta[{META_CLIENT_CAPABILITIES}] (an object) is required"
+            )));
+        }
+        Ok(Era::Modern)
+    }
+
+    fn require_initialized(&self, id: &Id, era: Era) -> Result<(), RpcError> {
+        if era == Era::Legacy && lock(&self.negotiated).is_none() {
+            return Err(RpcError::new(
+                Some(id.clone()),
+                jsonrpc::INVALID_REQUEST,
+                format!(
+                    "session not initialized: send `initialize` first, or put `{META_PROTOCOL_VERSION}` in `_meta` ({})",
+                    MODERN_VERSIONS.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn reply(&self, id: &Id, era: Era, result: Value) {
+        self.sink.send(&jsonrpc::result(id, with_era(result, era)));
+    }
+
+    fn initialize(&self, params: &Map<String, Value>) -> Value {
+        let requested = params
+            .get("protocolVersion")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        // Echo a version we speak; otherwise counter-offer the newest one.
+        let version = LEGACY_VERSIONS
+            .iter()
+            .find(|v| **v == requested)
+            .unwrap_or(&LEGACY_VERSIONS[0]);
+        *lock(&self.negotiated) = Some(version);
+        json!({
+            "protocolVersion": version,
+            "capabilities": {"tools": {"listChanged": false}},
+            "serverInfo": server_info(),
+            "instructions": INSTRUCTIONS,
+        })
+    }
+
+    fn tools_list(&self) -> Value {
+        let config = self.server.config();
+        let tools: Vec<Value> = self
+            .server
+            .registry
+            .iter()
+            .filter(|t| policy::visible(&config, &self.caller, t))
+            .map(|t| t.listing())
+            .collect();
+        json!({"tools": tools})
+    }
+
+    fn tools_call(&self, id: Id, era: Era, params: Map<String, Value>) -> Result<(), RpcError> {
+        let invalid = |msg: String| RpcError::new(Some(id.clone()), jsonrpc::INVALID_PARAMS, msg);
+        let name = params
+            .get("name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| invalid("`name` (a string) is required".into()))?;
+        let server = Arc::clone(&self.server);
+        let Some(tool) = server.registry.get(name) else {
+            return Err(invalid(format!("unknown tool: {}", truncate(name, 64))));
+        };
+        let config = server.config();
+        let args = match policy::check(&config, &self.caller, tool, params.get("arguments")) {
+            Ok(a) => a,
+            Err(e) => {
+                self.reply(&id, era, output::failure(&e));
+                return Ok(());
+            }
+        };
+        let progress_token = params
+            .get("_meta")
+            .and_then(|m| m.get("progressToken"))
+            .filter(|t| t.is_string() || t.is_i64())
+            .cloned();
+
+        let pending = Arc::new(Pending {
+            completion: Completion::default(),
+            cancel: Cancel::default(),
+        });
+        {
+            let mut map = lock(&self.in_flight);
+            if map.contains_key(&id) {
+                return Err(RpcError::new(
+                    Some(id),
+                    jsonrpc::INVALID_REQUEST,
+                    "a request with this id is already in flight",
+                ));
+            }
+            if map.len() >= config.limits.max_in_flight {
+                return Err(RpcError::new(
+                    Some(id),
+                    jsonrpc::SERVER_BUSY,
+                    format!(
+                        "too many requests in flight on this connection (limit {}); wait for answers before sending more",
+                        config.limits.max_in_flight
+                    ),
+                ));
+            }
+            map.insert(id.clone(), Arc::clone(&pending));
+        }
+
+        let budget = config.resources.deadline_for(tool.def.impact);
+        let deadline = Instant::now() + budget;
+        let tool_name = tool.def.name;
+
+        // The deadline fires even if the handler is stuck in a syscall.
+        let timer_id = {
+            let pending = Arc::clone(&pending);
+            let in_flight = Arc::clone(&self.in_flight);
+            let sink = Arc::clone(&self.sink);
+            let id = id.clone();
+            server.timer.schedule(deadline, move || {
+                if pending.completion.try_complete() {
+                    pending.cancel.cancel();
+                    lock(&in_flight).remove(&id);
+                    let err = ToolError::DeadlineExceeded {
+                        tool: tool_name.to_string(),
+                        ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
+                    };
+                    sink.send(&jsonrpc::result(&id, with_era(output::failure(&err), era)));
+                }
+            })
+        };
+
+        let job = {
+            let server = Arc::clone(&server);
+            let caller = Arc::clone(&self.caller);
+            let pending = Arc::clone(&pending);
+            let in_flight = Arc::clone(&self.in_flight);
+            let sink = Arc::clone(&self.sink);
+            let id = id.clone();
+            move || {
+                if pending.completion.is_complete() {
+                    return; // cancelled or timed out while queued
+                }
+                let Some(tool) = server.registry.get(tool_name) else {
+                    return;
+                };
+                let progress = |done: f64, total: Option<f64>, message: &str| {
+                    if let Some(token) = &progress_token
+                        && !pending.completion.is_complete()
+                    {
+                        let mut p =
+                            json!({"progressToken": token, "progress": done, "message": message});
+                        if let Some(t) = total {
+                            p["total"] = json!(t);
+                        }
+                        sink.send(&json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": p}));
+                    }
+                };
+                let outcome = server.execute(
+                    &config,
+                    &caller,
+                    tool,
+                    &args,
+                    &pending.cancel,
+                    deadline,
+                    Some(&progress),
+                );
+                if !pending.completion.try_complete() {
+                    return; // the deadline or a cancellation answered first
+                }
+                server.timer.cancel(timer_id);
+                lock(&in_flight).remove(&id);
+                let result = match outcome {
+                    Ok(v) => output::success(v),
+                    Err(e) => output::failure(&e),
+                };
+                sink.send(&jsonrpc::result(&id, with_era(result, era)));
+            }
+        };
+        if !server.pool.submit(job) {
+            if pending.completion.try_complete() {
+                server.timer.cancel(timer_id);
+                lock(&self.in_flight).remove(&id);
+            }
+            return Err(RpcError::new(
+                Some(id),
+                jsonrpc::SERVER_BUSY,
+                "server busy: every worker is occupied and the queue is full; retry shortly",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Modern results carry `resultType` and the server's identity in `_meta`; legacy results stay
+/// exactly as the older revisions define them.
+fn with_era(mut result: Value, era: Era) -> Value {
+    if era == Era::Modern {
+        result["resultType"] = json!("complete");
+        result["_meta"] = json!({"io.modelcontextprotocol/serverInfo": server_info()});
+    }
+    result
+}
+
+fn server_info() -> Value {
+    json!({"name": "sysgate", "title": "sysgate", "version": crate::VERSION})
+}
+
+fn discover_result() -> Value {
+    // Only the stateless versions: legacy ones are negotiated through `initialize`.
+    json!({
+        "supportedVersions": MODERN_VERSIONS,
+        "capabilities": {"tools": {"listChanged": false}},
+        "instructions": INSTRUCTIONS,
+        // Nothing caller-specific in here, so any cache may keep it for a minute.
+        "ttlMs": LIST_TTL_MS,
+        "cacheScope": "public",
+    })
+}
+
+/// Echo at most `n` characters of caller-supplied text in an error message.
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n).collect::<String>() + "…"
+    }
+}

@@ -1,0 +1,279 @@
+#![forbid(unsafe_code)]
+//! The tool table: one definition per tool, read by `tools/list`, the policy gate, the docs and
+//! the audit. Handlers live in one file per scope area; pure parsers of `/proc` text live in
+//! `procfs` and are unit-tested on fixture text.
+
+pub mod core;
+pub mod procfs;
+pub mod schema;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::{Map, Value, json};
+
+use crate::auth::Caller;
+use crate::config::Config;
+use crate::error::ToolError;
+use crate::policy::Scope;
+use schema::Schema;
+
+/// How heavy a tool is; decides its deadline (and, later, its concurrency class).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Impact {
+    Minimal,
+    Low,
+    Medium,
+}
+
+impl Impact {
+    pub fn name(self) -> &'static str {
+        match self {
+            Impact::Minimal => "minimal",
+            Impact::Low => "low",
+            Impact::Medium => "medium",
+        }
+    }
+}
+
+/// MCP tool annotations, always set explicitly.
+#[derive(Debug, Clone, Copy)]
+pub struct Annotations {
+    pub read_only: bool,
+    pub destructive: bool,
+    pub idempotent: bool,
+    pub open_world: bool,
+}
+
+impl Annotations {
+    /// A tool that only reads this host.
+    pub const READ_LOCAL: Annotations = Annotations {
+        read_only: true,
+        destructive: false,
+        idempotent: true,
+        open_world: false,
+    };
+}
+
+/// A handler: validated arguments in, a JSON value matching the output schema out.
+pub type Handler = fn(&Ctx<'_>, &Map<String, Value>) -> Result<Value, ToolError>;
+
+/// The one definition of a tool.
+#[derive(Debug)]
+pub struct ToolDef {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    pub scope: Scope,
+    pub impact: Impact,
+    pub annotations: Annotations,
+    /// JSON Schema of the arguments (an object with `additionalProperties: false`).
+    pub input_schema: &'static str,
+    /// JSON Schema of `structuredContent`.
+    pub output_schema: &'static str,
+    pub handler: Handler,
+}
+
+/// A tool with its schemas parsed and compiled.
+#[derive(Debug)]
+pub struct Tool {
+    pub def: &'static ToolDef,
+    pub input: Schema,
+    pub output: Schema,
+    pub input_json: Value,
+    pub output_json: Value,
+}
+
+impl Tool {
+    /// The entry for `tools/list`.
+    pub fn listing(&self) -> Value {
+        let d = self.def;
+        json!({
+            "name": d.name,
+            "title": d.title,
+            "description": d.description,
+            "inputSchema": self.input_json,
+            "outputSchema": self.output_json,
+            "annotations": {
+                "title": d.title,
+                "readOnlyHint": d.annotations.read_only,
+                "destructiveHint": d.annotations.destructive,
+                "idempotentHint": d.annotations.idempotent,
+                "openWorldHint": d.annotations.open_world,
+            },
+        })
+    }
+}
+
+/// All tool definitions, in `tools/list` order.
+pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
+    core::TOOLS.iter()
+}
+
+/// The compiled tool table.
+#[derive(Debug)]
+pub struct Registry {
+    tools: Vec<Tool>,
+    index: BTreeMap<&'static str, usize>,
+}
+
+impl Registry {
+    /// Parse and compile every definition. Fails (and so refuses startup) on a broken schema.
+    pub fn new() -> Result<Registry, String> {
+        let mut tools = Vec::new();
+        let mut index = BTreeMap::new();
+        for def in definitions() {
+            let parse = |what: &str, text: &str| -> Result<(Value, Schema), String> {
+                let v: Value = serde_json::from_str(text)
+                    .map_err(|e| format!("tool {}: {what} schema is not JSON: {e}", def.name))?;
+                let s = Schema::compile(&v)
+                    .map_err(|e| format!("tool {}: {what} schema {e}", def.name))?;
+                Ok((v, s))
+            };
+            let (input_json, input) = parse("input", def.input_schema)?;
+            let (output_json, output) = parse("output", def.output_schema)?;
+            if input_json.get("additionalProperties") != Some(&Value::Bool(false)) {
+                return Err(format!(
+                    "tool {}: input schema must set additionalProperties: false",
+                    def.name
+                ));
+            }
+            if index.insert(def.name, tools.len()).is_some() {
+                return Err(format!("tool {} is defined twice", def.name));
+            }
+            tools.push(Tool {
+                def,
+                input,
+                output,
+                input_json,
+                output_json,
+            });
+        }
+        Ok(Registry { tools, index })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Tool> {
+        self.index.get(name).map(|i| &self.tools[*i])
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Tool> {
+        self.tools.iter()
+    }
+}
+
+/// A cancellation flag shared between the connection, the deadline timer and the handler.
+#[derive(Debug, Default)]
+pub struct Cancel(AtomicBool);
+
+impl Cancel {
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+/// Sends `notifications/progress` for the current request, if the client asked for it.
+pub type ProgressFn<'a> = &'a (dyn Fn(f64, Option<f64>, &str) + Sync);
+
+/// What a handler gets besides its arguments.
+pub struct Ctx<'a> {
+    pub caller: &'a Caller,
+    pub config: &'a Config,
+    pub registry: &'a Registry,
+    pub cancel: &'a Cancel,
+    pub deadline: Instant,
+    pub progress: Option<ProgressFn<'a>>,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx")
+            .field("caller", &self.caller)
+            .field("deadline", &self.deadline)
+            .finish()
+    }
+}
+
+impl Ctx<'_> {
+    /// Stop early if the call was cancelled or ran out of time. Handlers call this in loops.
+    pub fn check(&self) -> Result<(), ToolError> {
+        if self.cancel.is_cancelled() || Instant::now() >= self.deadline {
+            return Err(ToolError::Cancelled);
+        }
+        Ok(())
+    }
+
+    /// Sleep for `d`, waking early (with an error) on cancellation or deadline.
+    pub fn sleep(&self, d: Duration) -> Result<(), ToolError> {
+        let end = Instant::now() + d;
+        loop {
+            self.check()?;
+            let now = Instant::now();
+            if now >= end {
+                return Ok(());
+            }
+            std::thread::sleep((end - now).min(Duration::from_millis(10)));
+        }
+    }
+
+    /// Report progress; a no-op unless the request carried a `progressToken`.
+    pub fn progress(&self, done: f64, total: Option<f64>, message: &str) {
+        if let Some(p) = self.progress {
+            p(done, total, message);
+        }
+    }
+}
+
+/// The tool reference (`docs/tools.md`), generated from the table so it cannot drift.
+pub fn reference_markdown(registry: &Registry) -> String {
+    let mut out = String::from(
+        "# Tool reference\n\nGenerated by `sysgate tools --markdown` from the tool table; do not edit by hand.\n\n\
+         | tool | scope | impact | read-only | description |\n|---|---|---|---|---|\n",
+    );
+    for t in registry.iter() {
+        let d = t.def;
+        out.push_str(&format!(
+            "| `{}` | `{}` | {} | {} | {} |\n",
+            d.name,
+            d.scope,
+            d.impact.name(),
+            if d.annotations.read_only { "yes" } else { "no" },
+            d.description.replace('|', "\\|")
+        ));
+    }
+    for t in registry.iter() {
+        let d = t.def;
+        out.push_str(&format!(
+            "\n## `{}`: {}\n\n{}\n\n",
+            d.name, d.title, d.description
+        ));
+        out.push_str(&format!(
+            "- scope: `{}`; impact: {}; annotations: readOnly={}, destructive={}, idempotent={}, openWorld={}\n",
+            d.scope, d.impact.name(), d.annotations.read_only, d.annotations.destructive,
+            d.annotations.idempotent, d.annotations.open_world
+        ));
+        let props: Vec<&str> = t.input.property_names().collect();
+        if props.is_empty() {
+            out.push_str("- arguments: none\n");
+        } else {
+            out.push_str("- arguments:\n");
+            if let Some(p) = t.input_json.get("properties").and_then(Value::as_object) {
+                for (name, s) in p {
+                    let desc = s.get("description").and_then(Value::as_str).unwrap_or("");
+                    out.push_str(&format!("  - `{name}`: `{}` {desc}\n", compact_rule(s)));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn compact_rule(s: &Value) -> String {
+    let mut m = s.as_object().cloned().unwrap_or_default();
+    m.remove("description");
+    serde_json::to_string(&m).unwrap_or_default()
+}

@@ -1,0 +1,481 @@
+#![forbid(unsafe_code)]
+//! A small JSON Schema validator for the subset our tool schemas use. Unknown keywords are a
+//! compile error, so a schema can never claim a rule this code does not enforce.
+//!
+//! Supported: `type` (string or array of names), `properties`, `required`,
+//! `additionalProperties` (boolean only), `items`, `enum`, `const`, `minimum`, `maximum`,
+//! `minLength`, `maxLength`, `pattern`, `minItems`, `maxItems`, plus the annotations
+//! `description`, `title`, `default`, `examples`, `$schema`.
+
+use regex::Regex;
+use serde_json::{Map, Value};
+
+use crate::error::ToolError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ty {
+    Null,
+    Boolean,
+    Integer,
+    Number,
+    String,
+    Array,
+    Object,
+}
+
+impl Ty {
+    fn parse(s: &str) -> Option<Ty> {
+        Some(match s {
+            "null" => Ty::Null,
+            "boolean" => Ty::Boolean,
+            "integer" => Ty::Integer,
+            "number" => Ty::Number,
+            "string" => Ty::String,
+            "array" => Ty::Array,
+            "object" => Ty::Object,
+            _ => return None,
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Ty::Null => "null",
+            Ty::Boolean => "a boolean",
+            Ty::Integer => "an integer",
+            Ty::Number => "a number",
+            Ty::String => "a string",
+            Ty::Array => "an array",
+            Ty::Object => "an object",
+        }
+    }
+
+    fn matches(self, v: &Value) -> bool {
+        match (self, v) {
+            (Ty::Null, Value::Null) => true,
+            (Ty::Boolean, Value::Bool(_)) => true,
+            (Ty::Number, Value::Number(_)) => true,
+            // JSON Schema: an integer is any number with no fractional part (so 1e12 is one).
+            (Ty::Integer, Value::Number(n)) => {
+                n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)
+            }
+            (Ty::String, Value::String(_)) => true,
+            (Ty::Array, Value::Array(_)) => true,
+            (Ty::Object, Value::Object(_)) => true,
+            _ => false,
+        }
+    }
+}
+
+/// A compiled schema node.
+#[derive(Debug, Clone, Default)]
+pub struct Schema {
+    types: Vec<Ty>,
+    properties: Vec<(String, Schema)>,
+    required: Vec<String>,
+    additional_properties: bool,
+    items: Option<Box<Schema>>,
+    enumeration: Option<Vec<Value>>,
+    minimum: Option<f64>,
+    maximum: Option<f64>,
+    min_length: Option<usize>,
+    max_length: Option<usize>,
+    pattern: Option<(String, Regex)>,
+    min_items: Option<usize>,
+    max_items: Option<usize>,
+}
+
+/// A validation failure: where (a dotted path below the root; empty for the root) and which rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Violation {
+    pub path: String,
+    pub rule: String,
+}
+
+impl Schema {
+    /// Compile a schema document. Errors name the offending keyword and location.
+    pub fn compile(v: &Value) -> Result<Schema, String> {
+        compile_at(v, "#")
+    }
+
+    /// Validate `v`, reporting the first violation.
+    pub fn validate(&self, v: &Value) -> Result<(), Violation> {
+        self.check(v, &mut String::new())
+    }
+
+    /// Validate tool arguments; the error names the argument and the rule it broke.
+    pub fn validate_args(&self, args: &Map<String, Value>) -> Result<(), ToolError> {
+        // Validate the map in place without cloning it into a Value.
+        self.check_object(args, &mut String::new())
+            .map_err(|v| ToolError::InvalidArgument {
+                argument: if v.path.is_empty() {
+                    "arguments".into()
+                } else {
+                    v.path
+                },
+                rule: v.rule,
+            })
+    }
+
+    fn check(&self, v: &Value, path: &mut String) -> Result<(), Violation> {
+        if !self.types.is_empty() && !self.types.iter().any(|t| t.matches(v)) {
+            let want: Vec<&str> = self.types.iter().map(|t| t.name()).collect();
+            return Err(violation(
+                path,
+                format!("must be {} (got {})", want.join(" or "), kind(v)),
+            ));
+        }
+        if let Some(allowed) = &self.enumeration
+            && !allowed.contains(v)
+        {
+            let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
+            return Err(violation(
+                path,
+                format!("must be one of {}", list.join(", ")),
+            ));
+        }
+        match v {
+            Value::Number(n) => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                if let Some(min) = self.minimum
+                    && (f.is_nan() || f < min)
+                {
+                    return Err(violation(path, range_rule(self.minimum, self.maximum, n)));
+                }
+                if let Some(max) = self.maximum
+                    && (f.is_nan() || f > max)
+                {
+                    return Err(violation(path, range_rule(self.minimum, self.maximum, n)));
+                }
+            }
+            Value::String(s) => {
+                let len = s.chars().count();
+                if let Some(min) = self.min_length
+                    && len < min
+                {
+                    return Err(violation(
+                        path,
+                        format!("must be at least {min} characters"),
+                    ));
+                }
+                if let Some(max) = self.max_length
+                    && len > max
+                {
+                    return Err(violation(path, format!("must be at most {max} characters")));
+                }
+                if let Some((src, re)) = &self.pattern
+                    && !re.is_match(s)
+                {
+                    return Err(violation(path, format!("must match the pattern {src}")));
+                }
+            }
+            Value::Array(a) => {
+                if let Some(min) = self.min_items
+                    && a.len() < min
+                {
+                    return Err(violation(path, format!("must have at least {min} items")));
+                }
+                if let Some(max) = self.max_items
+                    && a.len() > max
+                {
+                    return Err(violation(path, format!("must have at most {max} items")));
+                }
+                if let Some(items) = &self.items {
+                    for (i, item) in a.iter().enumerate() {
+                        let len = path.len();
+                        path.push_str(&format!("[{i}]"));
+                        items.check(item, path)?;
+                        path.truncate(len);
+                    }
+                }
+            }
+            Value::Object(m) => self.check_object(m, path)?,
+            Value::Null | Value::Bool(_) => {}
+        }
+        Ok(())
+    }
+
+    fn check_object(&self, m: &Map<String, Value>, path: &mut String) -> Result<(), Violation> {
+        for name in &self.required {
+            if !m.contains_key(name) {
+                return Err(Violation {
+                    path: join(path, name),
+                    rule: "is required".into(),
+                });
+            }
+        }
+        for (key, value) in m {
+            match self.properties.iter().find(|(k, _)| k == key) {
+                Some((_, sub)) => {
+                    let len = path.len();
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                    sub.check(value, path)?;
+                    path.truncate(len);
+                }
+                None if !self.additional_properties => {
+                    let known: Vec<&str> =
+                        self.properties.iter().map(|(k, _)| k.as_str()).collect();
+                    let rule = if known.is_empty() {
+                        "is not a known property (this takes no arguments)".to_string()
+                    } else {
+                        format!("is not a known property (known: {})", known.join(", "))
+                    };
+                    return Err(Violation {
+                        path: join(path, &truncate_name(key)),
+                        rule,
+                    });
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Property names of an object schema, in declaration order.
+    pub fn property_names(&self) -> impl Iterator<Item = &str> {
+        self.properties.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+fn truncate_name(key: &str) -> String {
+    // Echo at most 64 characters of an unknown key back to the caller.
+    key.chars().take(64).collect()
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn violation(path: &str, rule: String) -> Violation {
+    Violation {
+        path: path.to_string(),
+        rule,
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(n) if n.is_i64() || n.is_u64() => "an integer",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn fmt_bound(f: f64) -> String {
+    if f.fract() == 0.0 && f.abs() < 1e15 {
+        format!("{}", f as i64)
+    } else {
+        format!("{f}")
+    }
+}
+
+fn range_rule(min: Option<f64>, max: Option<f64>, got: &serde_json::Number) -> String {
+    match (min, max) {
+        (Some(a), Some(b)) => {
+            format!(
+                "must be between {} and {} (got {got})",
+                fmt_bound(a),
+                fmt_bound(b)
+            )
+        }
+        (Some(a), None) => format!("must be at least {} (got {got})", fmt_bound(a)),
+        (None, Some(b)) => format!("must be at most {} (got {got})", fmt_bound(b)),
+        (None, None) => format!("is out of range (got {got})"),
+    }
+}
+
+fn compile_at(v: &Value, at: &str) -> Result<Schema, String> {
+    let obj = v
+        .as_object()
+        .ok_or_else(|| format!("{at}: a schema must be an object"))?;
+    let mut s = Schema {
+        additional_properties: true,
+        ..Schema::default()
+    };
+    for (key, val) in obj {
+        let here = format!("{at}/{key}");
+        match key.as_str() {
+            "description" | "title" | "default" | "examples" | "$schema" => {}
+            "type" => {
+                let names: Vec<&str> = match val {
+                    Value::String(t) => vec![t.as_str()],
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    _ => return Err(format!("{here}: must be a string or array")),
+                };
+                for n in names {
+                    s.types
+                        .push(Ty::parse(n).ok_or_else(|| format!("{here}: unknown type {n}"))?);
+                }
+            }
+            "properties" => {
+                let props = val
+                    .as_object()
+                    .ok_or_else(|| format!("{here}: must be an object"))?;
+                for (name, sub) in props {
+                    s.properties
+                        .push((name.clone(), compile_at(sub, &format!("{here}/{name}"))?));
+                }
+            }
+            "required" => {
+                let list = val
+                    .as_array()
+                    .ok_or_else(|| format!("{here}: must be an array"))?;
+                for r in list {
+                    let r = r
+                        .as_str()
+                        .ok_or_else(|| format!("{here}: names must be strings"))?;
+                    s.required.push(r.to_string());
+                }
+            }
+            "additionalProperties" => {
+                s.additional_properties = val
+                    .as_bool()
+                    .ok_or_else(|| format!("{here}: only booleans are supported"))?;
+            }
+            "items" => s.items = Some(Box::new(compile_at(val, &here)?)),
+            "enum" => {
+                s.enumeration = Some(
+                    val.as_array()
+                        .ok_or_else(|| format!("{here}: must be an array"))?
+                        .clone(),
+                )
+            }
+            "const" => s.enumeration = Some(vec![val.clone()]),
+            "minimum" => s.minimum = Some(num(val, &here)?),
+            "maximum" => s.maximum = Some(num(val, &here)?),
+            "minLength" => s.min_length = Some(count(val, &here)?),
+            "maxLength" => s.max_length = Some(count(val, &here)?),
+            "minItems" => s.min_items = Some(count(val, &here)?),
+            "maxItems" => s.max_items = Some(count(val, &here)?),
+            "pattern" => {
+                let src = val
+                    .as_str()
+                    .ok_or_else(|| format!("{here}: must be a string"))?;
+                let re = Regex::new(src).map_err(|e| format!("{here}: {e}"))?;
+                s.pattern = Some((src.to_string(), re));
+            }
+            other => return Err(format!("{here}: unsupported keyword `{other}`")),
+        }
+    }
+    for r in &s.required {
+        if !s.properties.iter().any(|(k, _)| k == r) {
+            return Err(format!("{at}/required: `{r}` is not among the properties"));
+        }
+    }
+    Ok(s)
+}
+
+fn num(v: &Value, at: &str) -> Result<f64, String> {
+    v.as_f64().ok_or_else(|| format!("{at}: must be a number"))
+}
+
+fn count(v: &Value, at: &str) -> Result<usize, String> {
+    v.as_u64()
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| format!("{at}: must be a non-negative integer"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn limit_schema() -> Schema {
+        Schema::compile(&json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {
+                "limit": {"type": "integer", "minimum": 1, "maximum": 500},
+                "sort_by": {"type": "string", "enum": ["cpu", "pid"]},
+                "user": {"type": "string", "maxLength": 8, "pattern": "^[a-z_][a-z0-9_-]*$"}
+            }
+        }))
+        .unwrap()
+    }
+
+    fn err(args: Value) -> ToolError {
+        limit_schema()
+            .validate_args(args.as_object().unwrap())
+            .unwrap_err()
+    }
+
+    #[test]
+    fn accepts_valid_and_empty() {
+        let s = limit_schema();
+        assert!(
+            s.validate_args(json!({"limit": 10, "sort_by": "cpu"}).as_object().unwrap())
+                .is_ok()
+        );
+        assert!(s.validate_args(&Map::new()).is_ok());
+    }
+
+    #[test]
+    fn rejects_out_of_range_and_wrong_types() {
+        let e = err(json!({"limit": -1}));
+        assert_eq!(
+            e.to_string(),
+            "invalid argument `limit`: must be between 1 and 500 (got -1)"
+        );
+        let e = err(json!({"limit": 1e12}));
+        assert!(e.to_string().contains("must be between 1 and 500"), "{e}");
+        let e = err(json!({"limit": 2.5}));
+        assert!(e.to_string().contains("must be an integer"), "{e}");
+        let e = err(json!({"limit": "10"}));
+        assert!(
+            e.to_string().contains("must be an integer (got a string)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn rejects_unknown_properties_enum_and_pattern() {
+        let e = err(json!({"bogus": 1}));
+        assert!(
+            e.to_string()
+                .starts_with("invalid argument `bogus`: is not a known property")
+        );
+        let e = err(json!({"sort_by": "memory"}));
+        assert!(
+            e.to_string().contains("must be one of \"cpu\", \"pid\""),
+            "{e}"
+        );
+        let e = err(json!({"user": "-rf"}));
+        assert!(e.to_string().contains("must match the pattern"), "{e}");
+        let e = err(json!({"user": "abcdefghijk"}));
+        assert!(e.to_string().contains("at most 8 characters"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keywords_do_not_compile() {
+        let e = Schema::compile(&json!({"type": "string", "format": "email"})).unwrap_err();
+        assert!(e.contains("unsupported keyword `format`"), "{e}");
+        let e = Schema::compile(&json!({"type": "object", "required": ["x"]})).unwrap_err();
+        assert!(e.contains("not among the properties"), "{e}");
+    }
+
+    #[test]
+    fn nested_paths_are_reported() {
+        let s = Schema::compile(&json!({
+            "type": "object",
+            "properties": {"a": {"type": "array", "items": {"type": "object",
+                "properties": {"b": {"type": "integer"}}, "required": ["b"]}}}
+        }))
+        .unwrap();
+        let v = s
+            .validate(&json!({"a": [{"b": 1}, {"b": "x"}]}))
+            .unwrap_err();
+        assert_eq!(v.path, "a[1].b");
+        let v = s.validate(&json!({"a": [{}]})).unwrap_err();
+        assert_eq!(v.path, "a[0].b");
+    }
+}

@@ -1,0 +1,231 @@
+#![forbid(unsafe_code)]
+//! The bounded worker pool and the deadline timer. No async runtime: a fixed number of threads
+//! take jobs from a bounded queue; a single timer thread fires deadlines. A job that finishes and
+//! a deadline that fires race through `Completion`, and exactly one of them answers.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::thread;
+use std::time::Instant;
+
+type Job = Box<dyn FnOnce() + Send + 'static>;
+
+/// Fixed worker threads over a bounded queue.
+#[derive(Debug)]
+pub struct Pool {
+    tx: SyncSender<Job>,
+}
+
+impl Pool {
+    /// Start `threads` workers; at most `queue` jobs wait beyond those running.
+    pub fn new(threads: usize, queue: usize) -> Pool {
+        let (tx, rx) = sync_channel::<Job>(queue);
+        let rx = Arc::new(Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = Arc::clone(&rx);
+            // A worker that cannot be spawned only shrinks the pool; the queue still bounds work.
+            let _ = thread::Builder::new()
+                .name(format!("sysgate-worker-{i}"))
+                .spawn(move || worker(&rx));
+        }
+        Pool { tx }
+    }
+
+    /// Queue a job; false (and the job dropped) if the queue is full.
+    #[must_use]
+    pub fn submit(&self, job: impl FnOnce() + Send + 'static) -> bool {
+        match self.tx.try_send(Box::new(job)) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => false,
+        }
+    }
+}
+
+fn worker(rx: &Mutex<Receiver<Job>>) {
+    loop {
+        let job = {
+            let guard = rx.lock().unwrap_or_else(PoisonError::into_inner);
+            guard.recv()
+        };
+        match job {
+            // A panicking handler must not take the worker (or the server) down with it.
+            Ok(job) => {
+                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            }
+            Err(_) => return,
+        }
+    }
+}
+
+/// Exactly-once completion of a request, shared by the worker, the timer and cancellation.
+#[derive(Debug, Default)]
+pub struct Completion(AtomicBool);
+
+impl Completion {
+    /// True for the first caller only.
+    pub fn try_complete(&self) -> bool {
+        !self.0.swap(true, Ordering::AcqRel)
+    }
+
+    pub fn is_complete(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
+type TimerFn = Box<dyn FnOnce() + Send + 'static>;
+
+#[derive(Default)]
+struct TimerState {
+    heap: BinaryHeap<Reverse<(Instant, u64)>>,
+    jobs: HashMap<u64, TimerFn>,
+}
+
+/// One thread that runs callbacks at deadlines. Callbacks must be quick (flag flips, one write).
+pub struct Timer {
+    state: Mutex<TimerState>,
+    wake: Condvar,
+    next_id: AtomicU64,
+}
+
+impl std::fmt::Debug for Timer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Timer")
+    }
+}
+
+/// A handle to a scheduled callback.
+#[derive(Debug, Clone, Copy)]
+pub struct TimerId(u64);
+
+impl Timer {
+    pub fn start() -> Arc<Timer> {
+        let t = Arc::new(Timer {
+            state: Mutex::new(TimerState::default()),
+            wake: Condvar::new(),
+            next_id: AtomicU64::new(1),
+        });
+        let weak = Arc::downgrade(&t);
+        let _ = thread::Builder::new()
+            .name("sysgate-timer".into())
+            .spawn(move || {
+                while let Some(t) = weak.upgrade() {
+                    if !t.tick() {
+                        return;
+                    }
+                }
+            });
+        t
+    }
+
+    pub fn schedule(&self, at: Instant, f: impl FnOnce() + Send + 'static) -> TimerId {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.heap.push(Reverse((at, id)));
+        st.jobs.insert(id, Box::new(f));
+        self.wake.notify_one();
+        TimerId(id)
+    }
+
+    /// Drop a callback that is no longer needed (its request finished first).
+    pub fn cancel(&self, id: TimerId) {
+        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        st.jobs.remove(&id.0);
+        // Keep the heap bounded by live jobs: discard cancelled entries at the top.
+        while let Some(Reverse((_, top))) = st.heap.peek() {
+            if st.jobs.contains_key(top) {
+                break;
+            }
+            st.heap.pop();
+        }
+    }
+
+    /// Wait for the next deadline (at most one second) and run what is due. False when the timer
+    /// should stop (never today: the process exits instead).
+    fn tick(&self) -> bool {
+        let mut due = Vec::new();
+        {
+            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let now = Instant::now();
+            let wait = match st.heap.peek() {
+                Some(Reverse((at, _))) if *at <= now => None,
+                Some(Reverse((at, _))) => Some((*at - now).min(std::time::Duration::from_secs(1))),
+                None => Some(std::time::Duration::from_secs(1)),
+            };
+            if let Some(w) = wait {
+                st = self
+                    .wake
+                    .wait_timeout(st, w)
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .0;
+            }
+            let now = Instant::now();
+            while let Some(Reverse((at, id))) = st.heap.peek().copied() {
+                if at > now {
+                    break;
+                }
+                st.heap.pop();
+                if let Some(f) = st.jobs.remove(&id) {
+                    due.push(f);
+                }
+            }
+        }
+        for f in due {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc::channel;
+    use std::time::Duration;
+
+    #[test]
+    fn pool_runs_jobs_and_refuses_when_full() {
+        let pool = Pool::new(1, 1);
+        let (gate_tx, gate_rx) = channel::<()>();
+        let (done_tx, done_rx) = channel::<u32>();
+        // Occupy the only worker until released.
+        assert!(pool.submit(move || {
+            let _ = gate_rx.recv();
+        }));
+        thread::sleep(Duration::from_millis(50));
+        let d = done_tx.clone();
+        assert!(pool.submit(move || d.send(1).unwrap())); // waits in the queue
+        assert!(
+            !pool.submit(move || done_tx.send(2).unwrap()),
+            "queue of 1 must be full"
+        );
+        gate_tx.send(()).unwrap();
+        assert_eq!(done_rx.recv_timeout(Duration::from_secs(2)).unwrap(), 1);
+    }
+
+    #[test]
+    fn timer_fires_in_order_and_cancel_works() {
+        let timer = Timer::start();
+        let (tx, rx) = channel();
+        let now = Instant::now();
+        let t2 = tx.clone();
+        timer.schedule(now + Duration::from_millis(60), move || t2.send(2).unwrap());
+        let t1 = tx.clone();
+        timer.schedule(now + Duration::from_millis(20), move || t1.send(1).unwrap());
+        let id = timer.schedule(now + Duration::from_millis(40), move || tx.send(3).unwrap());
+        timer.cancel(id);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap(), 1);
+        assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap(), 2);
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+    }
+
+    #[test]
+    fn completion_is_exactly_once() {
+        let c = Completion::default();
+        assert!(c.try_complete());
+        assert!(!c.try_complete());
+        assert!(c.is_complete());
+    }
+}
