@@ -25,15 +25,7 @@ apt_install() {
         || die "apt-get install failed: $*"
 }
 
-# deb_missing PKG...: print the packages that are not installed.
-deb_missing() {
-    local p
-    for p in "$@"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || printf '%s\n' "$p"
-    done
-}
-
-# ensure_c_toolchain: ring (TLS crypto) compiles C; build-essential and pkg-config if missing.
+# ensure_c_toolchain: the `ring` crate compiles C; build-essential and pkg-config if missing.
 ensure_c_toolchain() {
     local need=()
     command -v cc >/dev/null 2>&1 && command -v make >/dev/null 2>&1 || need+=(build-essential)
