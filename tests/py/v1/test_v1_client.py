@@ -14,6 +14,20 @@ if not importlib.metadata.version("mcp").startswith("1."):
     pytest.fail("tests/py/v1 needs mcp 1.x (the .venv/mcp1 venv)", pytrace=False)
 
 HINTS = ("readOnlyHint", "destructiveHint", "idempotentHint", "openWorldHint")
+META = jsonschema.Draft202012Validator(jsonschema.Draft202012Validator.META_SCHEMA)
+
+
+def patterns(schema, path="#"):
+    """Every `pattern` in a schema, with where it is."""
+    if isinstance(schema, dict):
+        for key, value in schema.items():
+            if key == "pattern" and isinstance(value, str):
+                yield path, value
+            else:
+                yield from patterns(value, f"{path}/{key}")
+    elif isinstance(schema, list):
+        for i, value in enumerate(schema):
+            yield from patterns(value, f"{path}/{i}")
 
 
 def run(sysgate_bin, body, timeout=60):
@@ -52,14 +66,35 @@ def test_tools_list_is_complete_and_well_formed(sysgate_bin):
         assert t.name and t.title and t.description, t
         assert t.inputSchema.get("type") == "object", t.name
         assert t.inputSchema.get("additionalProperties") is False, t.name
-        jsonschema.Draft202012Validator.check_schema(t.inputSchema)
         assert t.outputSchema, f"{t.name} has no outputSchema"
         assert t.outputSchema.get("type") == "object", t.name
-        jsonschema.Draft202012Validator.check_schema(t.outputSchema)
+        for schema in (t.inputSchema, t.outputSchema):
+            # Structure only: `pattern` dialects are checked in the test below.
+            META.validate(schema)
         assert t.annotations is not None, t.name
         for hint in HINTS:
             value = getattr(t.annotations, hint)
             assert isinstance(value, bool), f"{t.name}: {hint} must be set explicitly, got {value!r}"
+
+
+def test_schema_patterns_are_portable(sysgate_bin):
+    """A client may check arguments with its own regex engine before calling. JSON Schema says
+    ECMA-262; Python's `re` (the `jsonschema` package) and JS `RegExp` without the `u` flag do
+    not know `\\p{...}` classes (JS reads `[^\\p{Cc}]` as "not p, {, C, c or }"). A pattern
+    must mean the same thing everywhere, so it must compile in Python's `re` too."""
+    import re
+
+    async def body(session, init):
+        return await session.list_tools()
+
+    bad = []
+    for t in run(sysgate_bin, body).tools:
+        for where, p in [*patterns(t.inputSchema, "inputSchema"), *patterns(t.outputSchema, "outputSchema")]:
+            try:
+                re.compile(p)
+            except re.error as e:
+                bad.append(f"{t.name} {where}: {p!r}: {e}")
+    assert not bad, "\n".join(bad)
 
 
 def test_every_tool_called_with_no_arguments_validates(sysgate_bin):
