@@ -206,3 +206,28 @@ def test_sample_ms_at_its_maximum_completes(legacy):
     assert resp["result"]["isError"] is False, resp
     rows = resp["result"]["structuredContent"]
     assert rows, rows
+
+
+def test_cancelling_frees_in_flight_slots(legacy):
+    slow = {"name": "get_processes", "arguments": {"sample_ms": 2000, "limit": 1}}
+    calls = [legacy.request_msg("tools/call", slow) for _ in range(IN_FLIGHT_LIMIT)]
+    send_burst(legacy, calls)
+    over = legacy.request("tools/call", slow)
+    assert over.get("error", {}).get("code") == SERVER_ERROR, over
+    for c in calls:
+        legacy.notify("notifications/cancelled", {"requestId": c["id"]})
+    quick = legacy.call_tool("get_processes", {"limit": 1}, timeout=10)
+    assert quick["result"]["isError"] is False, quick
+    late = legacy.quiet_for(lambda m: m.get("id") in {c["id"] for c in calls}, 2.5)
+    assert not late, f"cancelled calls were answered: {late[:3]}"
+
+
+def test_duplicate_id_in_flight_is_refused(legacy):
+    call = legacy.request_msg("tools/call", {"name": "get_processes", "arguments": {"sample_ms": 500, "limit": 1}})
+    legacy.send(call)
+    legacy.send(call)
+    first = legacy.response(call["id"], timeout=5)
+    assert first.get("error", {}).get("code") == -32600, first
+    second = legacy.response(call["id"], timeout=10)
+    assert second["result"]["isError"] is False, second
+    assert not legacy.quiet_for(lambda m: same_id(m.get("id"), call["id"]), 0.5)
