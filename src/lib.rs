@@ -12,6 +12,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod log;
 pub mod output;
 pub mod policy;
 pub mod protocol;

@@ -103,7 +103,7 @@ fn whoami(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError>
     let mut v = json!({
         "transport": ctx.caller.transport.name(),
         "identity": ctx.caller.identity,
-        "scopes": ctx.caller.scopes.names(),
+        "scopes": policy::effective_scopes(ctx.config, ctx.caller).names(),
         "tools": tools,
     });
     if let Some(uid) = ctx.caller.uid {
