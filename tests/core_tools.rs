@@ -208,6 +208,7 @@ fn bad_arguments_get_clear_errors() {
         ("get_processes", json!({"name": ""}), "name"),
         ("get_processes", json!({"name": "a\nb"}), "name"),
         ("get_processes", json!({"name": "\u{1b}[31m"}), "name"),
+        ("get_processes", json!({"name": "a\u{85}b"}), "name"),
         ("get_processes", json!({"name": "x".repeat(65)}), "name"),
         // Passes the pattern, but no such user exists: the handler says so.
         (
