@@ -1,8 +1,13 @@
 #![forbid(unsafe_code)]
 //! Scope `core`: host status read natively from `/proc` and `/sys`. No process is started here.
+//! This file holds the tool table and the helpers the handlers share; each handler lives in a
+//! submodule with its schemas beside it.
 
-use std::fs;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
 
+use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use super::procfs;
@@ -10,9 +15,90 @@ use super::{Annotations, Ctx, Impact, ToolDef};
 use crate::error::ToolError;
 use crate::policy::{self, Scope};
 
+mod cpu;
+mod disk;
+mod load;
+mod memory;
+mod network;
+mod processes;
+mod status;
+mod temperature;
+
 const NO_ARGS: &str = r#"{"type":"object","properties":{},"additionalProperties":false}"#;
 
 pub static TOOLS: &[ToolDef] = &[
+    ToolDef {
+        // Low: the 100 ms sample overlaps a statfs pass capped at 600 ms, inside 1 s.
+        name: "get_system_status",
+        title: "System status",
+        description: "One-call overview of this host: hostname, OS, kernel, uptime, load averages, CPU usage (sampled over 100 ms), memory use and the five fullest filesystems.",
+        scope: Scope::Core,
+        impact: Impact::Low,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: NO_ARGS,
+        output_schema: status::OUTPUT,
+        handler: status::handler,
+    },
+    ToolDef {
+        // Medium: `sample_ms` may be up to 1000 ms, more than the 1 s of Low leaves.
+        name: "get_cpu_info",
+        title: "CPU information",
+        description: "CPU model, vendor, physical cores and logical CPUs, frequencies in MHz where the kernel reports them, and usage in percent overall and per CPU, measured over `sample_ms`.",
+        scope: Scope::Core,
+        impact: Impact::Medium,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: cpu::INPUT,
+        output_schema: cpu::OUTPUT,
+        handler: cpu::handler,
+    },
+    ToolDef {
+        // Minimal: one read of /proc/meminfo, no sampling (the latency benchmark tool).
+        name: "get_memory_info",
+        title: "Memory information",
+        description: "Physical memory and swap from /proc/meminfo: total, free, available, buffers, cache, used and used percent. Used means total minus available.",
+        scope: Scope::Core,
+        impact: Impact::Minimal,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: NO_ARGS,
+        output_schema: memory::OUTPUT,
+        handler: memory::handler,
+    },
+    ToolDef {
+        // Medium: each hung mount may cost its 500 ms statfs timeout before it is marked stuck.
+        name: "get_disk_info",
+        title: "Disks and filesystems",
+        description: "Mounted filesystems with device, type, read-only flag, size, used, available, use percent and inodes. Pseudo and memory-backed filesystems (proc, sysfs, cgroup, tmpfs, devtmpfs, squashfs images, ...) are left out unless `include_virtual` is true. A filesystem that does not answer within 500 ms (a dead network mount) is reported with an `error` instead of sizes.",
+        scope: Scope::Core,
+        impact: Impact::Medium,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: disk::INPUT,
+        output_schema: disk::OUTPUT,
+        handler: disk::handler,
+    },
+    ToolDef {
+        // Low: a few sysfs reads per interface, up to 512 interfaces.
+        name: "get_network_info",
+        title: "Network interfaces",
+        description: "Network interfaces with state, MTU, MAC address, link speed, IPv4 and IPv6 addresses, and receive/transmit byte, packet, error and drop counters.",
+        scope: Scope::Core,
+        impact: Impact::Low,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: NO_ARGS,
+        output_schema: network::OUTPUT,
+        handler: network::handler,
+    },
+    ToolDef {
+        // Medium: `sample_ms` up to 2000 ms plus two scans of /proc.
+        name: "get_processes",
+        title: "Processes",
+        description: "Running processes, sorted by CPU, memory, pid or name, optionally filtered by user and by a substring of the process name. CPU percent is of one CPU: the lifetime average when `sample_ms` is 0, else measured over `sample_ms`. Command lines are cut at 1024 characters; environments are never read.",
+        scope: Scope::Core,
+        impact: Impact::Medium,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: processes::INPUT,
+        output_schema: processes::OUTPUT,
+        handler: processes::handler,
+    },
     ToolDef {
         name: "get_uptime",
         title: "Uptime",
@@ -32,6 +118,30 @@ pub static TOOLS: &[ToolDef] = &[
             }
         }"#,
         handler: get_uptime,
+    },
+    ToolDef {
+        // Minimal: four small /proc files.
+        name: "get_load",
+        title: "Load and pressure",
+        description: "Load averages over 1, 5 and 15 minutes, runnable and total tasks, the last pid, and pressure stall information (PSI) for CPU, memory and I/O when the kernel provides it.",
+        scope: Scope::Core,
+        impact: Impact::Minimal,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: NO_ARGS,
+        output_schema: load::OUTPUT,
+        handler: load::handler,
+    },
+    ToolDef {
+        // Low: hwmon reads can go out to slow buses (I2C, ACPI) and take milliseconds each.
+        name: "get_temperature",
+        title: "Temperatures",
+        description: "Temperature sensors from hwmon and thermal zones in degrees Celsius, with their critical and maximum thresholds where known. An empty list with a `reason` when the host exposes none (usual in virtual machines).",
+        scope: Scope::Core,
+        impact: Impact::Low,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: NO_ARGS,
+        output_schema: temperature::OUTPUT,
+        handler: temperature::handler,
     },
     ToolDef {
         name: "whoami",
@@ -56,9 +166,31 @@ pub static TOOLS: &[ToolDef] = &[
     },
 ];
 
-/// Read a file under `/proc` or `/sys`, mapping failures to a caller-facing message.
+/// Largest `/proc`, `/sys` or `/etc` file we read whole. The ones we read are far smaller; the cap
+/// only keeps a surprise (a huge /etc/passwd, a broken driver) from growing memory without bound.
+const MAX_FILE_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Read a text file under `/proc`, `/sys` or `/etc`, mapping failures to a caller-facing message.
 pub(crate) fn read(path: &str) -> Result<String, ToolError> {
-    fs::read_to_string(path).map_err(|e| ToolError::Unavailable(format!("cannot read {path}: {e}")))
+    read_path(Path::new(path))
+        .map_err(|e| ToolError::Unavailable(format!("cannot read {path}: {e}")))
+}
+
+/// Read a whole (capped) file as text; invalid UTF-8 is replaced, not an error.
+fn read_path(path: &Path) -> io::Result<String> {
+    let mut buf = Vec::new();
+    read_into(path, &mut buf, MAX_FILE_BYTES)?;
+    Ok(match String::from_utf8(buf) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    })
+}
+
+/// Read at most `max` bytes of `path` into `buf` (cleared first), reusing its allocation.
+fn read_into(path: &Path, buf: &mut Vec<u8>, max: u64) -> io::Result<()> {
+    buf.clear();
+    File::open(path)?.take(max).read_to_end(buf)?;
+    Ok(())
 }
 
 fn now_unix() -> f64 {
@@ -66,6 +198,22 @@ fn now_unix() -> f64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or(0.0)
+}
+
+/// Two decimals are plenty for percentages and loads; non-finite values (which JSON cannot
+/// carry and the output schema would reject) become 0.
+fn round2(x: f64) -> f64 {
+    if x.is_finite() {
+        (x * 100.0).round() / 100.0
+    } else {
+        0.0
+    }
+}
+
+/// A result struct as `structuredContent`.
+fn to_value<T: Serialize>(v: &T) -> Result<Value, ToolError> {
+    serde_json::to_value(v)
+        .map_err(|e| ToolError::Failed(format!("internal error: cannot encode the result: {e}")))
 }
 
 /// "3d 4h 5m" style rendering of a duration in seconds.
@@ -79,6 +227,14 @@ pub(crate) fn human_duration(secs: f64) -> String {
     } else {
         format!("{m}m {}s", s % 60)
     }
+}
+
+/// Seconds since boot from `/proc/uptime`.
+fn uptime_seconds() -> Result<f64, ToolError> {
+    let text = read("/proc/uptime")?;
+    procfs::parse_uptime(&text)
+        .map(|(up, _)| up)
+        .ok_or_else(|| ToolError::Failed("could not parse /proc/uptime".into()))
 }
 
 fn get_uptime(_ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
@@ -110,4 +266,36 @@ fn whoami(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError>
         v["uid"] = json!(uid);
     }
     Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_and_durations() {
+        assert_eq!(round2(12.3456), 12.35);
+        assert_eq!(round2(f64::NAN), 0.0);
+        assert_eq!(round2(f64::INFINITY), 0.0);
+        assert_eq!(human_duration(59.0), "0m 59s");
+        assert_eq!(
+            human_duration(3.0 * 86_400.0 + 4.0 * 3600.0 + 5.0 * 60.0),
+            "3d 4h 5m"
+        );
+        assert_eq!(human_duration(-1.0), "0m 0s");
+    }
+
+    #[test]
+    fn reads_are_capped_and_lossy() {
+        let dir = std::env::temp_dir().join(format!("sysgate-read-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("bytes");
+        std::fs::write(&f, b"ok\xffok").unwrap();
+        assert_eq!(read_path(&f).unwrap(), "ok\u{fffd}ok");
+        let mut buf = vec![1, 2, 3];
+        read_into(&f, &mut buf, 2).unwrap();
+        assert_eq!(buf, b"ok");
+        assert!(read(dir.join("missing").to_str().unwrap()).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

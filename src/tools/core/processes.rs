@@ -1,0 +1,566 @@
+#![forbid(unsafe_code)]
+//! `get_processes`: a scan of `/proc/PID/stat`, sorted and cut, then `status` (for the uid) and
+//! `cmdline` read only for the processes returned. `/proc/PID/environ` is never opened.
+//!
+//! Cost: one small read per process, plus two per returned process. Buffers are reused; the only
+//! per-process allocation is the name.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{cpu, memory};
+use super::{read_into, read_path, round2, to_value, uptime_seconds};
+use crate::error::ToolError;
+use crate::sys;
+use crate::tools::Ctx;
+use crate::tools::procfs::{self, PidStat};
+
+pub const INPUT: &str = r#"{
+    "type": "object", "additionalProperties": false,
+    "properties": {
+        "sort_by": {"type": "string", "enum": ["cpu", "memory", "pid", "name"], "default": "cpu",
+            "description": "cpu and memory sort highest first; pid and name lowest first"},
+        "limit": {"type": "integer", "minimum": 1, "maximum": 500, "default": 25,
+            "description": "most processes to return"},
+        "user": {"type": "string", "pattern": "^[a-z_][a-z0-9_.-]{0,31}$",
+            "description": "only processes whose effective user is this (a name from /etc/passwd)"},
+        "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
+            "description": "only processes whose name contains this (ASCII case-insensitive; the kernel keeps 15 bytes of a name)"},
+        "sample_ms": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 0,
+            "description": "0: CPU percent is the average over each process's lifetime; otherwise it is measured over this many milliseconds"}
+    }
+}"#;
+
+pub const OUTPUT: &str = r#"{
+    "type": "object", "additionalProperties": false,
+    "required": ["processes", "total_processes", "matched", "returned", "sort_by", "cpu_mode",
+                 "sample_ms"],
+    "properties": {
+        "processes": {"type": "array", "maxItems": 500, "items": {
+            "type": "object", "additionalProperties": false,
+            "required": ["pid", "ppid", "name", "state", "user", "uid", "threads", "cpu_percent",
+                         "rss_bytes", "mem_percent", "vsz_bytes", "start_time", "cmdline",
+                         "cmdline_truncated", "kernel_thread"],
+            "properties": {
+                "pid": {"type": "integer", "minimum": 1},
+                "ppid": {"type": "integer", "minimum": 0},
+                "name": {"type": "string"},
+                "state": {"type": "string", "description": "R running, S sleeping, D disk sleep, Z zombie, T stopped, I idle, ..."},
+                "user": {"type": "string", "description": "effective user name, or the uid when /etc/passwd has no entry"},
+                "uid": {"type": "integer", "minimum": 0},
+                "threads": {"type": "integer", "minimum": 0},
+                "cpu_percent": {"type": "number", "minimum": 0, "description": "percent of one CPU"},
+                "rss_bytes": {"type": "integer", "minimum": 0},
+                "mem_percent": {"type": "number", "minimum": 0, "maximum": 100},
+                "vsz_bytes": {"type": "integer", "minimum": 0},
+                "start_time": {"type": "integer", "description": "unix seconds"},
+                "cmdline": {"type": "string", "description": "arguments joined by spaces; empty for kernel threads"},
+                "cmdline_truncated": {"type": "boolean"},
+                "kernel_thread": {"type": "boolean"}
+            }
+        }},
+        "total_processes": {"type": "integer", "minimum": 0},
+        "matched": {"type": "integer", "minimum": 0, "description": "processes that passed the filters"},
+        "returned": {"type": "integer", "minimum": 0},
+        "sort_by": {"type": "string", "enum": ["cpu", "memory", "pid", "name"]},
+        "cpu_mode": {"type": "string", "enum": ["lifetime_average", "sampled"]},
+        "sample_ms": {"type": "integer", "minimum": 0}
+    }
+}"#;
+
+/// Longest command line returned, in characters.
+const CMDLINE_MAX_CHARS: usize = 1024;
+/// Bytes read from `cmdline`: enough for `CMDLINE_MAX_CHARS` characters of up to 4 bytes each
+/// plus one, so reaching it always means the text gets cut.
+const CMDLINE_READ_BYTES: u64 = (CMDLINE_MAX_CHARS as u64) * 4 + 1;
+/// `stat` and `status` are a few hundred bytes to a couple of KiB.
+const STAT_READ_BYTES: u64 = 4096;
+const STATUS_READ_BYTES: u64 = 16 * 1024;
+/// `sample_ms` from which progress is reported.
+const PROGRESS_FROM_MS: u64 = 250;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SortBy {
+    Cpu,
+    Memory,
+    Pid,
+    Name,
+}
+
+impl SortBy {
+    fn name(self) -> &'static str {
+        match self {
+            SortBy::Cpu => "cpu",
+            SortBy::Memory => "memory",
+            SortBy::Pid => "pid",
+            SortBy::Name => "name",
+        }
+    }
+}
+
+/// Validated arguments. The schema has already checked them; this turns them into types (and
+/// still refuses anything odd rather than trusting that).
+#[derive(Debug)]
+struct Query {
+    sort_by: SortBy,
+    limit: usize,
+    /// Effective uid to keep.
+    uid: Option<u32>,
+    /// Lowercased name substring.
+    name: Option<String>,
+    sample_ms: u64,
+}
+
+fn invalid(argument: &str, rule: &str) -> ToolError {
+    ToolError::InvalidArgument {
+        argument: argument.into(),
+        rule: rule.into(),
+    }
+}
+
+impl Query {
+    fn from_args(args: &Map<String, Value>, users: &[(String, u32)]) -> Result<Query, ToolError> {
+        let sort_by = match args.get("sort_by").map(|v| v.as_str()) {
+            None => SortBy::Cpu,
+            Some(Some("cpu")) => SortBy::Cpu,
+            Some(Some("memory")) => SortBy::Memory,
+            Some(Some("pid")) => SortBy::Pid,
+            Some(Some("name")) => SortBy::Name,
+            Some(_) => return Err(invalid("sort_by", "must be one of cpu, memory, pid, name")),
+        };
+        let limit = match args.get("limit") {
+            None => 25,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| (1..=500).contains(n))
+                .ok_or_else(|| invalid("limit", "must be between 1 and 500"))?
+                as usize,
+        };
+        let sample_ms = match args.get("sample_ms") {
+            None => 0,
+            Some(v) => v
+                .as_u64()
+                .filter(|n| *n <= 2000)
+                .ok_or_else(|| invalid("sample_ms", "must be between 0 and 2000"))?,
+        };
+        let uid = match args.get("user") {
+            None => None,
+            Some(v) => {
+                let name = v
+                    .as_str()
+                    .ok_or_else(|| invalid("user", "must be a string"))?;
+                let uid = users.iter().find(|(n, _)| n == name).map(|(_, u)| *u);
+                Some(uid.ok_or_else(|| {
+                    invalid(
+                        "user",
+                        "no such user in /etc/passwd (give a user name, not a uid)",
+                    )
+                })?)
+            }
+        };
+        let name = match args.get("name") {
+            None => None,
+            Some(v) => {
+                let s = v
+                    .as_str()
+                    .ok_or_else(|| invalid("name", "must be a string"))?;
+                if s.is_empty() || s.chars().count() > 64 || s.chars().any(char::is_control) {
+                    return Err(invalid(
+                        "name",
+                        "must be 1 to 64 characters without control characters",
+                    ));
+                }
+                Some(s.to_ascii_lowercase())
+            }
+        };
+        Ok(Query {
+            sort_by,
+            limit,
+            uid,
+            name,
+            sample_ms,
+        })
+    }
+}
+
+#[derive(Serialize)]
+struct Processes {
+    processes: Vec<Process>,
+    total_processes: usize,
+    matched: usize,
+    returned: usize,
+    sort_by: &'static str,
+    cpu_mode: &'static str,
+    sample_ms: u64,
+}
+
+#[derive(Serialize)]
+struct Process {
+    pid: u32,
+    ppid: u32,
+    name: String,
+    state: String,
+    user: String,
+    uid: u32,
+    threads: u64,
+    cpu_percent: f64,
+    rss_bytes: u64,
+    mem_percent: f64,
+    vsz_bytes: u64,
+    start_time: i64,
+    cmdline: String,
+    cmdline_truncated: bool,
+    kernel_thread: bool,
+}
+
+/// One scanned process.
+struct Row {
+    stat: PidStat,
+    cpu_percent: f64,
+    /// Effective uid, read only when a filter needs it before the cut.
+    uid: Option<u32>,
+}
+
+/// Reuses one path string and one byte buffer for every file of the scan.
+struct Reader {
+    path: String,
+    buf: Vec<u8>,
+}
+
+impl Reader {
+    fn new() -> Reader {
+        Reader {
+            path: String::with_capacity(32),
+            buf: Vec::with_capacity(STAT_READ_BYTES as usize),
+        }
+    }
+
+    /// Read `/proc/<pid>/<file>` (at most `max` bytes) into the buffer. Errors mean the process
+    /// is gone or hidden from us.
+    fn read(&mut self, pid: u32, file: &str, max: u64) -> bool {
+        self.path.clear();
+        let _ = write!(self.path, "/proc/{pid}/{file}");
+        read_into(Path::new(&self.path), &mut self.buf, max).is_ok()
+    }
+
+    fn stat(&mut self, pid: u32) -> Option<PidStat> {
+        if !self.read(pid, "stat", STAT_READ_BYTES) {
+            return None;
+        }
+        procfs::parse_pid_stat(&self.buf).filter(|s| s.pid == pid)
+    }
+
+    fn euid(&mut self, pid: u32) -> Option<u32> {
+        if !self.read(pid, "status", STATUS_READ_BYTES) {
+            return None;
+        }
+        procfs::parse_status_uids(&self.buf).map(|(_, effective)| effective)
+    }
+
+    fn cmdline(&mut self, pid: u32) -> Option<(String, bool)> {
+        if !self.read(pid, "cmdline", CMDLINE_READ_BYTES) {
+            return None;
+        }
+        let more = self.buf.len() as u64 >= CMDLINE_READ_BYTES;
+        Some(procfs::parse_cmdline(&self.buf, CMDLINE_MAX_CHARS, more))
+    }
+}
+
+/// Pids in `/proc` (numeric entries only).
+fn pids(ctx: &Ctx<'_>) -> Result<Vec<u32>, ToolError> {
+    let rd = fs::read_dir("/proc")
+        .map_err(|e| ToolError::Unavailable(format!("cannot list /proc: {e}")))?;
+    let mut out = Vec::with_capacity(512);
+    for e in rd {
+        let Ok(e) = e else { continue };
+        if let Some(pid) = e
+            .file_name()
+            .to_str()
+            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            out.push(pid);
+        }
+        if out.len() % 256 == 0 {
+            ctx.check()?;
+        }
+    }
+    Ok(out)
+}
+
+/// ASCII case-insensitive substring test without allocating.
+fn contains_ignore_ascii_case(hay: &str, needle_lower: &str) -> bool {
+    let (h, n) = (hay.as_bytes(), needle_lower.as_bytes());
+    // `windows(0)` would panic; everything contains the empty string.
+    n.is_empty()
+        || n.len() <= h.len()
+            && h.windows(n.len())
+                .any(|w| w.iter().zip(n).all(|(a, b)| a.to_ascii_lowercase() == *b))
+}
+
+fn compare(sort_by: SortBy, a: &Row, b: &Row) -> Ordering {
+    let by_pid = a.stat.pid.cmp(&b.stat.pid);
+    match sort_by {
+        SortBy::Cpu => b
+            .cpu_percent
+            .partial_cmp(&a.cpu_percent)
+            .unwrap_or(Ordering::Equal)
+            .then(by_pid),
+        SortBy::Memory => b.stat.rss_pages.cmp(&a.stat.rss_pages).then(by_pid),
+        SortBy::Pid => by_pid,
+        SortBy::Name => a
+            .stat
+            .comm
+            .bytes()
+            .map(|c| c.to_ascii_lowercase())
+            .cmp(b.stat.comm.bytes().map(|c| c.to_ascii_lowercase()))
+            .then(by_pid),
+    }
+}
+
+pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
+    // /etc/passwd is only for naming users; without it, users are shown by uid.
+    let users = read_path(Path::new("/etc/passwd"))
+        .map(|t| procfs::parse_passwd(&t))
+        .unwrap_or_default();
+    let q = Query::from_args(args, &users)?;
+    let hz = sys::clock_ticks_per_second() as f64;
+    let page = sys::page_size();
+    let mem_total = memory::read_meminfo()?.total;
+    let mut reader = Reader::new();
+
+    // With sampling: CPU ticks of every process now, then again after the wait.
+    let mut earlier: HashMap<u32, (u64, u64)> = HashMap::new();
+    let mut sampled_secs = 0.0;
+    if q.sample_ms > 0 {
+        let report = q.sample_ms >= PROGRESS_FROM_MS;
+        if report {
+            ctx.progress(
+                0.0,
+                Some(2.0),
+                &format!("sampling CPU for {} ms", q.sample_ms),
+            );
+        }
+        let list = pids(ctx)?;
+        earlier.reserve(list.len());
+        for (i, pid) in list.into_iter().enumerate() {
+            if i % 64 == 0 {
+                ctx.check()?;
+            }
+            if let Some(s) = reader.stat(pid) {
+                earlier.insert(pid, (s.starttime, s.cpu_ticks()));
+            }
+        }
+        let t0 = Instant::now();
+        ctx.sleep(Duration::from_millis(q.sample_ms))?;
+        sampled_secs = t0.elapsed().as_secs_f64();
+        if report {
+            ctx.progress(1.0, Some(2.0), "reading processes");
+        }
+    }
+
+    let uptime = uptime_seconds()?;
+    let btime = cpu::read_proc_stat()?
+        .btime
+        .map(|b| b as f64)
+        .unwrap_or_else(|| super::now_unix() - uptime);
+    let list = pids(ctx)?;
+    let mut total = 0;
+    let mut rows: Vec<Row> = Vec::with_capacity(list.len());
+    for (i, pid) in list.into_iter().enumerate() {
+        if i % 64 == 0 {
+            ctx.check()?;
+        }
+        // A process that exits mid-scan has no stat any more: skipped silently.
+        let Some(stat) = reader.stat(pid) else {
+            continue;
+        };
+        total += 1;
+        if let Some(n) = &q.name
+            && !contains_ignore_ascii_case(&stat.comm, n)
+        {
+            continue;
+        }
+        let mut uid = None;
+        if let Some(want) = q.uid {
+            uid = reader.euid(pid);
+            if uid != Some(want) {
+                continue;
+            }
+        }
+        let ticks = stat.cpu_ticks() as f64;
+        let cpu_percent = if q.sample_ms > 0 {
+            // A process not seen (or a reused pid) in the first sample started during it.
+            let before = match earlier.get(&pid) {
+                Some((start, t)) if *start == stat.starttime => *t as f64,
+                _ => 0.0,
+            };
+            (ticks - before).max(0.0) / hz / sampled_secs.max(0.001) * 100.0
+        } else {
+            let age = uptime - stat.starttime as f64 / hz;
+            if age > 0.0 {
+                ticks / hz / age * 100.0
+            } else {
+                0.0
+            }
+        };
+        rows.push(Row {
+            stat,
+            cpu_percent,
+            uid,
+        });
+    }
+    let matched = rows.len();
+    rows.sort_by(|a, b| compare(q.sort_by, a, b));
+
+    let mut processes = Vec::with_capacity(q.limit.min(rows.len()));
+    for row in rows {
+        if processes.len() == q.limit {
+            break;
+        }
+        ctx.check()?;
+        let pid = row.stat.pid;
+        let (Some(uid), Some((cmdline, cmdline_truncated))) =
+            (row.uid.or_else(|| reader.euid(pid)), reader.cmdline(pid))
+        else {
+            continue; // exited since the scan
+        };
+        let user = users
+            .iter()
+            .find(|(_, u)| *u == uid)
+            .map(|(n, _)| n.clone())
+            .unwrap_or_else(|| uid.to_string());
+        let rss = row.stat.rss_pages.saturating_mul(page);
+        let s = row.stat;
+        processes.push(Process {
+            pid,
+            ppid: s.ppid,
+            state: s.state.to_string(),
+            user,
+            uid,
+            threads: s.num_threads,
+            cpu_percent: round2(row.cpu_percent),
+            rss_bytes: rss,
+            mem_percent: round2(procfs::percent(rss, mem_total)),
+            vsz_bytes: s.vsize,
+            start_time: (btime + s.starttime as f64 / hz).round() as i64,
+            cmdline,
+            cmdline_truncated,
+            kernel_thread: s.is_kernel_thread(),
+            name: s.comm,
+        });
+    }
+    to_value(&Processes {
+        returned: processes.len(),
+        processes,
+        total_processes: total,
+        matched,
+        sort_by: q.sort_by.name(),
+        cpu_mode: if q.sample_ms > 0 {
+            "sampled"
+        } else {
+            "lifetime_average"
+        },
+        sample_ms: q.sample_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn users() -> Vec<(String, u32)> {
+        vec![("root".into(), 0), ("alice".into(), 1000)]
+    }
+
+    fn q(args: Value) -> Result<Query, ToolError> {
+        Query::from_args(args.as_object().unwrap(), &users())
+    }
+
+    #[test]
+    fn query_defaults_and_values() {
+        let d = q(json!({})).unwrap();
+        assert_eq!(
+            (d.sort_by, d.limit, d.uid, d.name, d.sample_ms),
+            (SortBy::Cpu, 25, None, None, 0)
+        );
+        let v = q(json!({"sort_by": "name", "limit": 3, "user": "alice", "name": "SSHd", "sample_ms": 250}))
+            .unwrap();
+        assert_eq!(v.sort_by, SortBy::Name);
+        assert_eq!(v.limit, 3);
+        assert_eq!(v.uid, Some(1000));
+        assert_eq!(v.name.as_deref(), Some("sshd"));
+        assert_eq!(v.sample_ms, 250);
+    }
+
+    #[test]
+    fn query_refuses_what_the_schema_would() {
+        for (args, arg) in [
+            (json!({"sort_by": "rss"}), "sort_by"),
+            (json!({"sort_by": 1}), "sort_by"),
+            (json!({"limit": 0}), "limit"),
+            (json!({"limit": 501}), "limit"),
+            (json!({"limit": -1}), "limit"),
+            (json!({"sample_ms": 2001}), "sample_ms"),
+            (json!({"user": "nobody-here"}), "user"),
+            (json!({"user": 0}), "user"),
+            (json!({"name": ""}), "name"),
+            (json!({"name": "a\nb"}), "name"),
+            (json!({"name": "x".repeat(65)}), "name"),
+        ] {
+            match q(args.clone()) {
+                Err(ToolError::InvalidArgument { argument, .. }) => {
+                    assert_eq!(argument, arg, "{args}")
+                }
+                other => panic!("{args}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn substring_ignores_ascii_case() {
+        assert!(contains_ignore_ascii_case("SSHd", "sshd"));
+        assert!(contains_ignore_ascii_case("kworker/0:1", "worker"));
+        assert!(!contains_ignore_ascii_case("ssh", "sshd"));
+        assert!(contains_ignore_ascii_case("anything", ""));
+        assert!(contains_ignore_ascii_case("Wéb Content", "content"));
+    }
+
+    fn row(pid: u32, comm: &str, cpu: f64, rss: u64) -> Row {
+        let mut s = procfs::parse_pid_stat(
+            format!("{pid} ({comm}) S 1 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 {rss}").as_bytes(),
+        )
+        .unwrap();
+        s.rss_pages = rss;
+        Row {
+            stat: s,
+            cpu_percent: cpu,
+            uid: None,
+        }
+    }
+
+    #[test]
+    fn sort_orders() {
+        let mut rows = vec![
+            row(3, "beta", 5.0, 10),
+            row(1, "Alpha", 50.0, 5),
+            row(2, "alpha", 5.0, 30),
+        ];
+        let order = |rows: &mut Vec<Row>, by| {
+            rows.sort_by(|a, b| compare(by, a, b));
+            rows.iter().map(|r| r.stat.pid).collect::<Vec<_>>()
+        };
+        assert_eq!(order(&mut rows, SortBy::Cpu), [1, 2, 3]);
+        assert_eq!(order(&mut rows, SortBy::Memory), [2, 3, 1]);
+        assert_eq!(order(&mut rows, SortBy::Pid), [1, 2, 3]);
+        assert_eq!(order(&mut rows, SortBy::Name), [1, 2, 3]);
+    }
+}
