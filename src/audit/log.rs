@@ -1,0 +1,489 @@
+#![forbid(unsafe_code)]
+//! The writer: one open file, one mutex, one chain. See the module docs for the format and the
+//! file rules.
+
+use std::fs::{File, Permissions};
+use std::io::{self, Write};
+use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::chain::{self, GENESIS, MAC_LEN, Opened};
+use super::key::{AuditKey, IdentityHasher};
+use super::record::Record;
+use super::syslog::{Forwarder, SyslogSettings, SyslogStats};
+use super::{AuditError, hex};
+
+/// Longest line the writer produces and the verifier reads.
+pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How to run the audit log. Build with `new`, then set fields.
+#[derive(Debug)]
+pub struct AuditSettings {
+    /// The current file, e.g. `/var/log/sysgate/audit.jsonl`; rotated files are `PATH.1`, `PATH.2`, …
+    pub path: PathBuf,
+    pub key: AuditKey,
+    /// Rotate before a record would take the file past this size. Default 100 MiB.
+    pub max_size_bytes: u64,
+    /// Rotated files kept (`PATH.1` … `PATH.max_files`); at least 1. Default 10.
+    pub max_files: u32,
+    /// `fdatasync` after every record (and sync the directory on rotation). Default off: a crash
+    /// may then lose the last records still in the page cache, which verification shows only as
+    /// a shorter chain.
+    pub fsync: bool,
+    /// Hash caller identities before writing (`anonymize_identity`).
+    pub anonymize: Option<IdentityHasher>,
+    /// Forward a copy of every record to syslog.
+    pub syslog: Option<SyslogSettings>,
+}
+
+impl AuditSettings {
+    pub fn new(path: impl Into<PathBuf>, key: AuditKey) -> Self {
+        AuditSettings {
+            path: path.into(),
+            key,
+            max_size_bytes: 100 * 1024 * 1024,
+            max_files: 10,
+            fsync: false,
+            anonymize: None,
+            syslog: None,
+        }
+    }
+}
+
+/// The open audit log. `Send + Sync`: share it behind an `Arc`.
+#[derive(Debug)]
+pub struct AuditLog {
+    path: PathBuf,
+    key: AuditKey,
+    max_size_bytes: u64,
+    max_files: u32,
+    fsync: bool,
+    anonymize: Option<IdentityHasher>,
+    forwarder: Option<Forwarder>,
+    state: Mutex<State>,
+}
+
+#[derive(Debug)]
+struct State {
+    file: File,
+    /// Bytes in `file`: what was there at open plus what we wrote. Anything else means someone
+    /// else changed the file.
+    size: u64,
+    /// (device, inode) of `file`, to notice the path being removed or replaced.
+    id: (u64, u64),
+    next_seq: u64,
+    prev: [u8; MAC_LEN],
+    /// Set when a failure left the files in a state we must not write past.
+    broken: Option<String>,
+}
+
+impl AuditLog {
+    /// Opens (or creates) the log and continues its chain. Fails if a setting is out of range,
+    /// the file or its directory is not safe, or the existing chain cannot be continued.
+    pub fn open(settings: AuditSettings) -> Result<AuditLog, AuditError> {
+        if settings.max_size_bytes == 0 {
+            return Err(AuditError::Settings(
+                "max_size_bytes must be at least 1".into(),
+            ));
+        }
+        if settings.max_files == 0 {
+            return Err(AuditError::Settings(
+                "max_files must be at least 1 (rotation keeps the previous file as PATH.1)".into(),
+            ));
+        }
+        let path = settings.path;
+        check_dir(&path)?;
+        let file = open_log_file(&path)?;
+        let meta = file.metadata().map_err(io_err("examine", &path))?;
+        check_file(&path, &meta)?;
+        let last = match last_record(&settings.key, &path, &file, meta.len())? {
+            Some(last) => Some(last),
+            // An empty or new file right after a rotation: the chain continues from PATH.1.
+            None => {
+                let prev_path = rotated_path(&path, 1);
+                match File::options()
+                    .read(true)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&prev_path)
+                {
+                    Ok(f) => {
+                        let len = f.metadata().map_err(io_err("examine", &prev_path))?.len();
+                        last_record(&settings.key, &prev_path, &f, len)?
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                    Err(e) => return Err(io_err("open", &prev_path)(e)),
+                }
+            }
+        };
+        let (next_seq, prev) = match last {
+            Some(o) => (o.seq.saturating_add(1), o.mac),
+            None => (0, GENESIS),
+        };
+        let forwarder = settings.syslog.map(Forwarder::start).transpose()?;
+        Ok(AuditLog {
+            key: settings.key,
+            max_size_bytes: settings.max_size_bytes,
+            max_files: settings.max_files,
+            fsync: settings.fsync,
+            anonymize: settings.anonymize,
+            forwarder,
+            state: Mutex::new(State {
+                size: meta.len(),
+                id: (meta.dev(), meta.ino()),
+                file,
+                next_seq,
+                prev,
+                broken: None,
+            }),
+            path,
+        })
+    }
+
+    /// Appends one record: anonymises identities if configured, adds `seq`, `prev` and `mac`,
+    /// rotates if needed, writes the line with one `write` (then `fdatasync` if configured), and
+    /// queues a syslog copy. `Ok` means the record is in the file; on `Err` it is not (a partial
+    /// write is cut off again) and the caller must refuse the call it was auditing.
+    pub fn append(&self, mut record: Record) -> Result<(), AuditError> {
+        if let (Some(h), Some(c)) = (&self.anonymize, record.client.as_mut()) {
+            h.anonymize(c);
+        }
+        // Serialise outside the lock; only seq and prev depend on the chain.
+        let mut fields = match serde_json::to_value(&record) {
+            Ok(Value::Object(m)) => m,
+            Ok(_) => return Err(AuditError::Encode("not a JSON object".into())),
+            Err(e) => return Err(AuditError::Encode(e.to_string())),
+        };
+        let mut st = self.state.lock().map_err(|_| {
+            AuditError::Unusable("a thread panicked while writing the audit log".into())
+        })?;
+        if let Some(why) = &st.broken {
+            return Err(AuditError::Unusable(why.clone()));
+        }
+        fields.insert("seq".into(), st.next_seq.into());
+        fields.insert("prev".into(), hex(&st.prev).into());
+        let canonical =
+            serde_json::to_vec(&fields).map_err(|e| AuditError::Encode(e.to_string()))?;
+        let (mut line, mac) = chain::seal(&self.key, &canonical);
+        if line.len() > MAX_LINE_BYTES {
+            return Err(AuditError::TooLarge {
+                bytes: line.len(),
+                max: MAX_LINE_BYTES,
+            });
+        }
+        let Some(next_seq) = st.next_seq.checked_add(1) else {
+            return Err(AuditError::Unusable("seq reached its maximum".into()));
+        };
+        self.check_unchanged(&st)?;
+        if st.size > 0 && st.size.saturating_add(line.len() as u64) > self.max_size_bytes {
+            self.rotate(&mut st)?;
+        }
+        self.write_line(&mut st, &line)?;
+        st.next_seq = next_seq;
+        st.prev = mac;
+        if let Some(f) = &self.forwarder {
+            line.pop(); // the newline
+            f.send(record.event.name(), record.ts, line);
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Counters of the syslog forwarder, if one is configured.
+    pub fn syslog_stats(&self) -> Option<SyslogStats> {
+        self.forwarder.as_ref().map(Forwarder::stats)
+    }
+
+    /// Closes the log, giving the syslog forwarder up to `wait` to send what is queued.
+    pub fn close(self, wait: Duration) -> Option<SyslogStats> {
+        self.forwarder.map(|f| f.close(wait))
+    }
+
+    /// The path must still name our file, and the file must hold exactly what we wrote.
+    fn check_unchanged(&self, st: &State) -> Result<(), AuditError> {
+        let tampered = |problem: String| AuditError::Tampered {
+            path: self.path.clone(),
+            problem,
+        };
+        match std::fs::symlink_metadata(&self.path) {
+            Ok(m) if (m.dev(), m.ino()) == st.id => {}
+            Ok(_) => return Err(tampered("was replaced by another file".into())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(tampered("was removed or renamed".into()));
+            }
+            Err(e) => return Err(io_err("examine", &self.path)(e)),
+        }
+        let meta = st.file.metadata().map_err(io_err("examine", &self.path))?;
+        if meta.is_file() && meta.len() != st.size {
+            return Err(tampered(format!(
+                "was changed by someone else ({} bytes expected, {} found)",
+                st.size,
+                meta.len()
+            )));
+        }
+        Ok(())
+    }
+
+    fn write_line(&self, st: &mut State, line: &[u8]) -> Result<(), AuditError> {
+        let written = st.file.write_all(line).and_then(|()| {
+            if self.fsync {
+                st.file.sync_data()
+            } else {
+                Ok(())
+            }
+        });
+        match written {
+            Ok(()) => {
+                st.size += line.len() as u64;
+                Ok(())
+            }
+            Err(e) => {
+                // Cut the file back to its last complete record, so the next record does not
+                // follow a fragment (and an unsynced record does not stay without its call).
+                if let Err(e2) = st.file.set_len(st.size) {
+                    st.broken = Some(format!(
+                        "a write to {} failed ({e}) and the partial record could not be cut off ({e2})",
+                        self.path.display()
+                    ));
+                }
+                Err(io_err("write to", &self.path)(e))
+            }
+        }
+    }
+
+    /// PATH → PATH.1 → PATH.2 … → PATH.max_files (deleted), then a fresh PATH. A failure part way
+    /// leaves a half-shifted set, so the log refuses further records until restarted.
+    fn rotate(&self, st: &mut State) -> Result<(), AuditError> {
+        match self.shift_and_create(&st.file) {
+            Ok((file, id)) => {
+                st.file = file;
+                st.size = 0;
+                st.id = id;
+                Ok(())
+            }
+            Err(e) => {
+                st.broken = Some(format!(
+                    "rotation failed ({e}); restart after fixing the cause"
+                ));
+                Err(e)
+            }
+        }
+    }
+
+    fn shift_and_create(&self, old: &File) -> Result<(File, (u64, u64)), AuditError> {
+        old.sync_all().map_err(io_err("sync", &self.path))?;
+        let oldest = rotated_path(&self.path, self.max_files);
+        ignore_missing(std::fs::remove_file(&oldest)).map_err(io_err("remove", &oldest))?;
+        for i in (1..self.max_files).rev() {
+            let from = rotated_path(&self.path, i);
+            ignore_missing(std::fs::rename(&from, rotated_path(&self.path, i + 1)))
+                .map_err(io_err("rename", &from))?;
+        }
+        let first = rotated_path(&self.path, 1);
+        std::fs::rename(&self.path, &first).map_err(io_err("rename", &self.path))?;
+        let file = create_log_file(&self.path)?;
+        if self.fsync {
+            File::open(parent_dir(&self.path))
+                .and_then(|d| d.sync_all())
+                .map_err(io_err("sync the directory of", &self.path))?;
+        }
+        let meta = file.metadata().map_err(io_err("examine", &self.path))?;
+        Ok((file, (meta.dev(), meta.ino())))
+    }
+}
+
+/// `PATH.n`.
+pub(crate) fn rotated_path(base: &Path, n: u32) -> PathBuf {
+    let mut s = base.as_os_str().to_owned();
+    s.push(format!(".{n}"));
+    PathBuf::from(s)
+}
+
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
+}
+
+fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> AuditError + 'a {
+    move |source| AuditError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+fn ignore_missing(r: io::Result<()>) -> io::Result<()> {
+    match r {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    }
+}
+
+fn owner_ok(uid: u32) -> bool {
+    uid == 0 || uid == crate::sys::euid()
+}
+
+/// Whoever can write the directory can swap our files.
+fn check_dir(path: &Path) -> Result<(), AuditError> {
+    let dir = parent_dir(path);
+    let meta = std::fs::metadata(dir).map_err(io_err("examine the directory", dir))?;
+    let mode = meta.mode() & 0o7777;
+    let found = if !meta.is_dir() {
+        Some("is not a directory".to_string())
+    } else if !owner_ok(meta.uid()) {
+        Some(format!("is owned by uid {}", meta.uid()))
+    } else if mode & 0o022 != 0 {
+        Some(format!("has mode {mode:04o} (writable by group or others)"))
+    } else {
+        None
+    };
+    match found {
+        None => Ok(()),
+        Some(found) => Err(AuditError::Insecure {
+            path: dir.to_path_buf(),
+            found,
+            required: format!(
+                "a directory owned by root or uid {}, not writable by group or others",
+                crate::sys::euid()
+            ),
+        }),
+    }
+}
+
+fn check_file(path: &Path, meta: &std::fs::Metadata) -> Result<(), AuditError> {
+    let mode = meta.mode() & 0o7777;
+    let found = if !meta.is_file() {
+        Some("is not a regular file".to_string())
+    } else if !owner_ok(meta.uid()) {
+        Some(format!("is owned by uid {}", meta.uid()))
+    } else if mode & 0o027 != 0 {
+        Some(format!("has mode {mode:04o}"))
+    } else {
+        None
+    };
+    match found {
+        None => Ok(()),
+        Some(found) => Err(AuditError::Insecure {
+            path: path.to_path_buf(),
+            found,
+            required: format!(
+                "a regular file owned by root or uid {}, mode 0640 or stricter",
+                crate::sys::euid()
+            ),
+        }),
+    }
+}
+
+/// Creates the file 0600 (whatever the umask); fails if it exists.
+fn create_log_file(path: &Path) -> Result<File, AuditError> {
+    let f = log_file_options()
+        .create_new(true)
+        .open(path)
+        .map_err(|e| open_err(path, e))?;
+    f.set_permissions(Permissions::from_mode(0o600))
+        .map_err(io_err("set the mode of", path))?;
+    Ok(f)
+}
+
+/// Creates the file, or opens the existing one; never through a symlink.
+fn open_log_file(path: &Path) -> Result<File, AuditError> {
+    match create_log_file(path) {
+        Err(AuditError::Io { source, .. }) if source.kind() == io::ErrorKind::AlreadyExists => {
+            log_file_options().open(path).map_err(|e| open_err(path, e))
+        }
+        r => r,
+    }
+}
+
+fn log_file_options() -> std::fs::OpenOptions {
+    let mut opts = File::options();
+    opts.read(true)
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(0o600);
+    opts
+}
+
+fn open_err(path: &Path, e: io::Error) -> AuditError {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        AuditError::Insecure {
+            path: path.to_path_buf(),
+            found: "is a symbolic link".into(),
+            required: "a regular file".into(),
+        }
+    } else {
+        io_err("open", path)(e)
+    }
+}
+
+/// The last record of `file` (of length `len`), checked under `key`; `None` if the file is empty.
+fn last_record(
+    key: &AuditKey,
+    path: &Path,
+    file: &File,
+    len: u64,
+) -> Result<Option<Opened>, AuditError> {
+    if len == 0 {
+        return Ok(None);
+    }
+    let existing = |problem: String| AuditError::Existing {
+        path: path.to_path_buf(),
+        problem,
+    };
+    let window = len.min(MAX_LINE_BYTES as u64 + 1);
+    let start = len - window;
+    let mut buf = vec![0u8; window as usize];
+    file.read_exact_at(&mut buf, start)
+        .map_err(io_err("read", path))?;
+    let Some(body) = buf.strip_suffix(b"\n") else {
+        return Err(match buf.iter().rposition(|b| *b == b'\n') {
+            Some(i) => {
+                let keep = start + i as u64 + 1;
+                existing(format!(
+                    "ends with an incomplete line ({} bytes after the last newline), probably from a \
+                     crash during a write; after checking it, cut it off with \
+                     `truncate -s {keep} {}` and start again",
+                    len - keep,
+                    path.display()
+                ))
+            }
+            None if start == 0 => existing(format!(
+                "holds a single incomplete line ({len} bytes); check it and move the file aside"
+            )),
+            None => existing(format!(
+                "ends with a line longer than {MAX_LINE_BYTES} bytes; check it and move the file aside"
+            )),
+        });
+    };
+    let line = match body.iter().rposition(|b| *b == b'\n') {
+        Some(i) => &body[i + 1..],
+        None if start == 0 => body,
+        None => {
+            return Err(existing(format!(
+                "ends with a line longer than {MAX_LINE_BYTES} bytes; check it and move the file aside"
+            )));
+        }
+    };
+    let opened = chain::open(key, line).map_err(|why| {
+        existing(format!(
+            "ends with a line that is not an audit record ({why}); verify it and move it aside"
+        ))
+    })?;
+    if !opened.authentic {
+        return Err(existing(
+            "ends with a record that does not verify under the configured key (the key changed \
+             or the file was altered); run `sysgate audit verify` and move the old files aside \
+             to start a new chain"
+                .into(),
+        ));
+    }
+    Ok(Some(opened))
+}
