@@ -405,3 +405,279 @@ fn tcp_stream(addr: &str, timeout: Duration) -> io::Result<TcpStream> {
     }
     Err(last)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::{EventKind, Record};
+    use crate::audit::testdir::TempDir;
+    use crate::audit::{AuditKey, AuditLog, AuditSettings};
+    use std::io::Read;
+    use std::net::TcpListener;
+
+    /// The fields of an RFC 5424 message (no structured data expected).
+    #[derive(Debug)]
+    struct Parsed {
+        pri: u16,
+        ts: String,
+        host: String,
+        app: String,
+        procid: String,
+        msgid: String,
+        msg: Vec<u8>,
+    }
+
+    /// A strict parser for what this module sends: `<PRI>1 TS HOST APP PROCID MSGID - MSG`.
+    fn parse_5424(m: &[u8]) -> Parsed {
+        let close = m.iter().position(|b| *b == b'>').expect("PRI");
+        assert_eq!(m[0], b'<');
+        let pri: u16 = std::str::from_utf8(&m[1..close]).unwrap().parse().unwrap();
+        assert!(pri <= 191);
+        let rest = &m[close + 1..];
+        let mut parts = rest.splitn(8, |b| *b == b' ');
+        let mut field = || String::from_utf8(parts.next().unwrap().to_vec()).unwrap();
+        assert_eq!(field(), "1", "VERSION");
+        let (ts, host, app, procid, msgid) = (field(), field(), field(), field(), field());
+        assert_eq!(field(), "-", "STRUCTURED-DATA");
+        for f in [&host, &app, &procid, &msgid] {
+            assert!(
+                !f.is_empty() && f.bytes().all(|b| (33..=126).contains(&b)),
+                "{f:?}"
+            );
+        }
+        assert!(app.len() <= 48 && procid.len() <= 128 && msgid.len() <= 32);
+        let msg = parts.next().unwrap().to_vec();
+        Parsed {
+            pri,
+            ts,
+            host,
+            app,
+            procid,
+            msgid,
+            msg,
+        }
+    }
+
+    fn key() -> AuditKey {
+        AuditKey::from_bytes(&[0x11; 32]).unwrap()
+    }
+
+    fn open_log(dir: &TempDir, transport: SyslogTransport, facility: Facility) -> AuditLog {
+        let mut s = AuditSettings::new(dir.join("audit.jsonl"), key());
+        let mut sys = SyslogSettings::new(transport);
+        sys.facility = facility;
+        s.syslog = Some(sys);
+        AuditLog::open(s).unwrap()
+    }
+
+    fn append_three(log: &AuditLog) {
+        log.append(Record::new(EventKind::Startup)).unwrap();
+        log.append(Record::new(EventKind::Query).tool("get_cpu_info"))
+            .unwrap();
+        // Non-ASCII content: the message must carry a BOM.
+        log.append(Record::new(EventKind::Shutdown).reason("arrêt"))
+            .unwrap();
+    }
+
+    /// Each message must carry the file's line exactly, and the header must match the record.
+    fn check_messages(dir: &TempDir, messages: &[Vec<u8>], pri: u16) {
+        let file = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+        let lines: Vec<&str> = file.lines().collect();
+        assert_eq!(messages.len(), lines.len());
+        for (m, line) in messages.iter().zip(lines) {
+            let p = parse_5424(m);
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(p.pri, pri);
+            assert_eq!(p.app, "sysgate");
+            assert_eq!(p.procid, std::process::id().to_string());
+            assert_eq!(p.msgid, record["event"].as_str().unwrap());
+            assert_eq!(p.ts, record["ts"].as_str().unwrap());
+            assert_eq!(p.host, hostname());
+            let msg = if line.is_ascii() {
+                p.msg
+            } else {
+                p.msg
+                    .strip_prefix("\u{feff}".as_bytes())
+                    .expect("BOM")
+                    .to_vec()
+            };
+            assert_eq!(msg, line.as_bytes());
+            // The forwarded copy is verifiable on its own.
+            assert!(crate::audit::chain::open(&key(), &msg).unwrap().authentic);
+        }
+    }
+
+    #[test]
+    fn forwards_over_a_unix_datagram_socket() {
+        let dir = TempDir::new("sys-unix");
+        let sock_path = dir.join("log.sock");
+        let rx = UnixDatagram::bind(&sock_path).unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let log = open_log(&dir, SyslogTransport::Unix(sock_path), Facility::AUTHPRIV);
+        append_three(&log);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let mut buf = vec![0u8; 65536];
+            let n = rx.recv(&mut buf).unwrap();
+            buf.truncate(n);
+            got.push(buf);
+        }
+        check_messages(&dir, &got, 10 * 8 + 6);
+        let stats = log.close(Duration::from_secs(5)).unwrap();
+        assert_eq!(
+            stats,
+            SyslogStats {
+                sent: 3,
+                dropped: 0,
+                failed: 0
+            }
+        );
+    }
+
+    #[test]
+    fn forwards_over_udp() {
+        let dir = TempDir::new("sys-udp");
+        let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+        rx.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let addr = rx.local_addr().unwrap().to_string();
+        let log = open_log(&dir, SyslogTransport::Udp(addr), Facility::LOCAL0);
+        append_three(&log);
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            let mut buf = vec![0u8; 65536];
+            let n = rx.recv(&mut buf).unwrap();
+            buf.truncate(n);
+            got.push(buf);
+        }
+        check_messages(&dir, &got, 16 * 8 + 6);
+    }
+
+    #[test]
+    fn forwards_over_tcp_with_octet_counting() {
+        let dir = TempDir::new("sys-tcp");
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let log = open_log(&dir, SyslogTransport::Tcp(addr), Facility::AUTH);
+        append_three(&log);
+        listener.set_nonblocking(true).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut conn = loop {
+            match listener.accept() {
+                Ok((c, _)) => break c,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(10))
+                }
+                Err(e) => panic!("no connection from the forwarder: {e}"),
+            }
+        };
+        conn.set_nonblocking(false).unwrap();
+        conn.set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut got = Vec::new();
+        for _ in 0..3 {
+            // RFC 6587 octet counting: MSG-LEN SP SYSLOG-MSG.
+            let mut len = Vec::new();
+            let mut b = [0u8; 1];
+            loop {
+                conn.read_exact(&mut b).unwrap();
+                if b[0] == b' ' {
+                    break;
+                }
+                assert!(b[0].is_ascii_digit() && len.len() < 10, "bad frame length");
+                len.push(b[0]);
+            }
+            assert_ne!(len[0], b'0');
+            let n: usize = std::str::from_utf8(&len).unwrap().parse().unwrap();
+            let mut msg = vec![0u8; n];
+            conn.read_exact(&mut msg).unwrap();
+            got.push(msg);
+        }
+        check_messages(&dir, &got, 4 * 8 + 6);
+    }
+
+    #[test]
+    fn unreachable_target_never_fails_appends() {
+        let dir = TempDir::new("sys-down");
+        let log = open_log(
+            &dir,
+            SyslogTransport::Unix(dir.join("nobody-listens")),
+            Facility::AUTHPRIV,
+        );
+        for _ in 0..20 {
+            log.append(Record::new(EventKind::Query)).unwrap();
+        }
+        let stats = log.close(Duration::from_secs(10)).unwrap();
+        assert_eq!(
+            stats,
+            SyslogStats {
+                sent: 0,
+                dropped: 0,
+                failed: 20
+            }
+        );
+        // Nor does a TCP port with no listener, or a name that does not resolve.
+        for t in [
+            SyslogTransport::Tcp("127.0.0.1:1".into()),
+            SyslogTransport::Udp("no-such-host.invalid:514".into()),
+        ] {
+            let dir = TempDir::new("sys-down2");
+            let log = open_log(&dir, t, Facility::AUTHPRIV);
+            for _ in 0..5 {
+                log.append(Record::new(EventKind::Query)).unwrap();
+            }
+            let stats = log.close(Duration::from_secs(30)).unwrap();
+            assert_eq!((stats.sent, stats.failed), (0, 5), "{stats:?}");
+        }
+    }
+
+    #[test]
+    fn a_stalled_collector_drops_records_instead_of_blocking() {
+        let dir = TempDir::new("sys-stall");
+        let sock_path = dir.join("log.sock");
+        let _rx = UnixDatagram::bind(&sock_path).unwrap(); // never read
+        let mut s = AuditSettings::new(dir.join("audit.jsonl"), key());
+        let mut sys = SyslogSettings::new(SyslogTransport::Unix(sock_path));
+        sys.queue_capacity = 2;
+        sys.timeout = Duration::from_millis(100);
+        s.syslog = Some(sys);
+        let log = AuditLog::open(s).unwrap();
+        let started = Instant::now();
+        let n = 3000;
+        for _ in 0..n {
+            log.append(Record::new(EventKind::Query).detail(serde_json::json!("x".repeat(200))))
+                .unwrap();
+        }
+        // Without dropping, the sends blocked on the full socket would take minutes.
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            started.elapsed()
+        );
+        let mid = log.syslog_stats().unwrap();
+        assert!(mid.dropped > 0, "{mid:?}");
+        let end = log.close(Duration::from_secs(30)).unwrap();
+        assert_eq!(end.sent + end.dropped + end.failed, n, "{end:?}");
+        assert!(end.failed > 0, "{end:?}");
+    }
+
+    #[test]
+    fn facility_names_and_codes() {
+        assert_eq!(Facility::from_name("authpriv"), Some(Facility::AUTHPRIV));
+        assert_eq!(Facility::from_name("auth").map(Facility::code), Some(4));
+        assert_eq!(Facility::from_name("kern").map(Facility::code), Some(0));
+        assert_eq!(Facility::from_name("local7").map(Facility::code), Some(23));
+        for bad in ["local8", "local", "local07", "AUTH", "", "security"] {
+            assert_eq!(Facility::from_name(bad), None, "{bad}");
+        }
+        assert_eq!(Facility::from_code(23).map(Facility::code), Some(23));
+        assert_eq!(Facility::from_code(24), None);
+        let bad = SyslogSettings {
+            queue_capacity: 0,
+            ..SyslogSettings::new(SyslogTransport::Udp("127.0.0.1:514".into()))
+        };
+        assert!(matches!(
+            Forwarder::start(bad),
+            Err(AuditError::Settings(_))
+        ));
+    }
+}

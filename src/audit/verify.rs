@@ -464,3 +464,352 @@ fn judge(
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::audit::record::{EventKind, Record};
+    use crate::audit::testdir::TempDir;
+    use crate::audit::{AuditLog, AuditSettings};
+
+    fn key() -> AuditKey {
+        AuditKey::from_bytes(&[0x42; 32]).unwrap()
+    }
+
+    /// A log of `n` records (seq i has tool `t{i}`); with `max_size` it rotates.
+    fn write_log(dir: &TempDir, name: &str, n: usize, max_size: Option<u64>) -> PathBuf {
+        let path = dir.join(name);
+        let mut s = AuditSettings::new(&path, key());
+        s.max_files = 50;
+        if let Some(m) = max_size {
+            s.max_size_bytes = m;
+        }
+        let log = AuditLog::open(s).unwrap();
+        for i in 0..n {
+            log.append(Record::new(EventKind::Query).tool(format!("t{i}")))
+                .unwrap();
+        }
+        path
+    }
+
+    fn read_lines(path: &Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .lines()
+            .map(String::from)
+            .collect()
+    }
+
+    fn write_lines(path: &Path, lines: &[String]) {
+        std::fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
+    /// The finding of a verification expected to fail.
+    fn finding(files: &[PathBuf]) -> (Finding, u64) {
+        match verify(files, &key()) {
+            Err(VerifyError::Tampered { finding, verified }) => (finding, verified),
+            other => panic!("expected a finding, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn intact_single_file_passes() {
+        let dir = TempDir::new("v-intact");
+        let path = write_log(&dir, "audit.jsonl", 10, None);
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert_eq!(r.records, 10);
+        assert_eq!((r.first_seq, r.last_seq), (Some(0), Some(9)));
+        assert!(r.starts_at_genesis());
+        let last: serde_json::Value =
+            serde_json::from_str(read_lines(&path).last().unwrap()).unwrap();
+        assert_eq!(r.last_mac.as_deref(), last["mac"].as_str());
+        let text = r.to_string();
+        assert!(text.contains("intact: 10 records in 1 file"), "{text}");
+        assert!(text.contains("starts at its beginning"), "{text}");
+    }
+
+    #[test]
+    fn empty_and_fresh_logs_pass() {
+        let dir = TempDir::new("v-empty");
+        let path = dir.join("audit.jsonl");
+        std::fs::write(&path, "").unwrap();
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert_eq!((r.records, r.last_mac), (0, None));
+    }
+
+    #[test]
+    fn intact_rotated_set_passes_from_base_path_or_any_order() {
+        let dir = TempDir::new("v-rotated");
+        let path = write_log(&dir, "audit.jsonl", 40, Some(800));
+        let mut all = vec![path.clone()];
+        let mut n = 1;
+        while rotated_path(&path, n).exists() {
+            all.push(rotated_path(&path, n));
+            n += 1;
+        }
+        assert!(
+            all.len() >= 4,
+            "expected several rotations, got {}",
+            all.len()
+        );
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert_eq!(
+            (r.records, r.first_seq, r.last_seq),
+            (40, Some(0), Some(39))
+        );
+        assert_eq!(r.files.first(), all.last());
+        assert_eq!(r.files.last(), Some(&path));
+        // Same result from the files listed explicitly, shuffled.
+        let mut shuffled = all.clone();
+        shuffled.swap(0, 2);
+        shuffled.reverse();
+        assert_eq!(verify(&shuffled, &key()).unwrap(), r);
+        // A contiguous subset (the two oldest) verifies on its own.
+        let oldest = &all[all.len() - 2..];
+        let sub = verify(oldest, &key()).unwrap();
+        assert_eq!(sub.first_seq, Some(0));
+        assert!(sub.records < 40);
+    }
+
+    #[test]
+    fn edited_field_is_reported_as_edited() {
+        let dir = TempDir::new("v-edit");
+        let path = write_log(&dir, "audit.jsonl", 10, None);
+        let mut ls = read_lines(&path);
+        ls[4] = ls[4].replace("\"tool\":\"t4\"", "\"tool\":\"tX\"");
+        write_lines(&path, &ls);
+        let (f, verified) = finding(std::slice::from_ref(&path));
+        assert_eq!(
+            (f.file, f.line, f.problem),
+            (path, Some(5), Problem::Edited)
+        );
+        assert_eq!(verified, 4);
+    }
+
+    #[test]
+    fn deleted_line_is_reported_as_deleted() {
+        let dir = TempDir::new("v-delete");
+        let path = write_log(&dir, "audit.jsonl", 10, None);
+        let mut ls = read_lines(&path);
+        ls.remove(3);
+        write_lines(&path, &ls);
+        let (f, _) = finding(&[path]);
+        assert_eq!(f.line, Some(4));
+        assert_eq!(
+            f.problem,
+            Problem::Deleted {
+                first_missing: 3,
+                last_missing: 3,
+                at_file_start: false
+            }
+        );
+    }
+
+    #[test]
+    fn forged_line_under_another_key_is_reported_as_inserted() {
+        let dir = TempDir::new("v-insert");
+        let path = write_log(&dir, "audit.jsonl", 10, None);
+        let mut ls = read_lines(&path);
+        // The forger copies record seq 3, changes it and re-signs with a key of their own.
+        let body = ls[3]
+            .rsplit_once(",\"mac\":")
+            .unwrap()
+            .0
+            .replace("t3", "evil");
+        let wrong = AuditKey::from_bytes(&[0x66; 32]).unwrap();
+        let (forged, _) = chain::seal(&wrong, format!("{body}}}").as_bytes());
+        ls.insert(3, String::from_utf8(forged).unwrap().trim_end().to_string());
+        write_lines(&path, &ls);
+        let (f, verified) = finding(&[path]);
+        assert_eq!((f.line, f.problem.clone()), (Some(4), Problem::Inserted));
+        assert_eq!(verified, 3);
+        assert!(f.to_string().contains("line 4: inserted"), "{f}");
+    }
+
+    #[test]
+    fn forged_last_line_is_reported_as_edited() {
+        // Nothing follows it, so it cannot be told apart from an edit.
+        let dir = TempDir::new("v-forge-last");
+        let path = write_log(&dir, "audit.jsonl", 5, None);
+        let mut ls = read_lines(&path);
+        let wrong = AuditKey::from_bytes(&[0x66; 32]).unwrap();
+        let body = ls[4]
+            .rsplit_once(",\"mac\":")
+            .unwrap()
+            .0
+            .replace("t4", "t5");
+        let (forged, _) = chain::seal(&wrong, format!("{body}}}").as_bytes());
+        ls.push(String::from_utf8(forged).unwrap().trim_end().to_string());
+        write_lines(&path, &ls);
+        let (f, _) = finding(&[path]);
+        assert_eq!((f.line, f.problem), (Some(6), Problem::Edited));
+    }
+
+    #[test]
+    fn swapped_lines_are_reported_as_reordered() {
+        let dir = TempDir::new("v-swap");
+        let path = write_log(&dir, "audit.jsonl", 10, None);
+        let mut ls = read_lines(&path);
+        ls.swap(5, 6);
+        write_lines(&path, &ls);
+        let (f, _) = finding(&[path]);
+        assert_eq!(f.line, Some(6));
+        assert_eq!(
+            f.problem,
+            Problem::Reordered {
+                expected: 5,
+                found: 6
+            }
+        );
+    }
+
+    #[test]
+    fn replayed_line_is_reported_as_reordered() {
+        let dir = TempDir::new("v-replay");
+        let path = write_log(&dir, "audit.jsonl", 6, None);
+        let mut ls = read_lines(&path);
+        let dup = ls[2].clone();
+        ls.insert(3, dup);
+        write_lines(&path, &ls);
+        let (f, _) = finding(&[path]);
+        assert_eq!(f.line, Some(4));
+        assert_eq!(
+            f.problem,
+            Problem::Reordered {
+                expected: 3,
+                found: 2
+            }
+        );
+    }
+
+    #[test]
+    fn truncated_last_line_is_reported_as_truncated() {
+        let dir = TempDir::new("v-trunc");
+        let path = write_log(&dir, "audit.jsonl", 8, None);
+        let len = std::fs::metadata(&path).unwrap().len();
+        for cut in [1, 30] {
+            File::options()
+                .write(true)
+                .open(&path)
+                .unwrap()
+                .set_len(len - cut)
+                .unwrap();
+            let (f, verified) = finding(std::slice::from_ref(&path));
+            assert_eq!(
+                (f.line, f.problem),
+                (Some(8), Problem::Truncated),
+                "cut {cut}"
+            );
+            assert_eq!(verified, 7);
+        }
+    }
+
+    #[test]
+    fn record_from_another_chain_is_reported_as_spliced() {
+        // Same key, another log: its records authenticate but do not link.
+        let dir = TempDir::new("v-splice");
+        let a = write_log(&dir, "a.jsonl", 6, None);
+        let b = write_log(&dir, "b.jsonl", 6, None);
+        let mut la = read_lines(&a);
+        la[3] = read_lines(&b)[3].clone();
+        write_lines(&a, &la);
+        let (f, _) = finding(&[a]);
+        assert_eq!((f.line, f.problem), (Some(4), Problem::PrevMismatch));
+    }
+
+    #[test]
+    fn garbage_line_and_wrong_key_are_reported() {
+        let dir = TempDir::new("v-garbage");
+        let path = write_log(&dir, "audit.jsonl", 4, None);
+        let mut ls = read_lines(&path);
+        ls.insert(2, "hello".into());
+        write_lines(&path, &ls);
+        let (f, _) = finding(std::slice::from_ref(&path));
+        assert_eq!(f.line, Some(3));
+        assert!(matches!(f.problem, Problem::Malformed(_)), "{f}");
+
+        let path = write_log(&dir, "other.jsonl", 4, None);
+        let wrong = AuditKey::from_bytes(&[0x01; 32]).unwrap();
+        match verify(&[path], &wrong) {
+            Err(VerifyError::Tampered { finding, verified }) => {
+                assert_eq!(
+                    (finding.line, finding.problem, verified),
+                    (Some(1), Problem::Edited, 0)
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_rotated_file_is_reported() {
+        let dir = TempDir::new("v-missing");
+        let path = write_log(&dir, "audit.jsonl", 40, Some(800));
+        assert!(rotated_path(&path, 4).exists());
+        std::fs::remove_file(rotated_path(&path, 2)).unwrap();
+        let (f, _) = finding(std::slice::from_ref(&path));
+        assert_eq!(
+            (f.file.clone(), f.line, f.problem.clone()),
+            (rotated_path(&path, 2), None, Problem::MissingFile)
+        );
+        assert!(
+            VerifyError::Tampered {
+                finding: f,
+                verified: 0
+            }
+            .to_string()
+            .contains("audit.jsonl.2: missing from the rotation set")
+        );
+        // Hiding the gap by renaming the older files down is caught by the chain itself.
+        let mut n = 3;
+        while rotated_path(&path, n).exists() {
+            std::fs::rename(rotated_path(&path, n), rotated_path(&path, n - 1)).unwrap();
+            n += 1;
+        }
+        let (f, _) = finding(std::slice::from_ref(&path));
+        assert_eq!((f.file, f.line), (rotated_path(&path, 1), Some(1)));
+        assert!(
+            matches!(
+                f.problem,
+                Problem::Deleted {
+                    at_file_start: true,
+                    ..
+                }
+            ),
+            "{:?}",
+            f.problem
+        );
+    }
+
+    #[test]
+    fn usage_errors() {
+        let dir = TempDir::new("v-usage");
+        assert!(matches!(verify(&[], &key()), Err(VerifyError::Usage(_))));
+        let a = write_log(&dir, "a.jsonl", 1, None);
+        let b = write_log(&dir, "b.jsonl", 1, None);
+        let e = verify(&[a.clone(), b], &key()).unwrap_err();
+        assert!(e.to_string().contains("not files of one log"), "{e}");
+        let e = verify(&[a.clone(), a], &key()).unwrap_err();
+        assert!(e.to_string().contains("given twice"), "{e}");
+        let e = verify(&[dir.join("absent.jsonl")], &key()).unwrap_err();
+        assert!(matches!(e, VerifyError::Io { .. }), "{e}");
+    }
+
+    #[test]
+    fn rotation_names() {
+        let p = |s: &str| PathBuf::from(s);
+        assert_eq!(
+            rotation_of(&p("/l/audit.jsonl.12")),
+            (p("/l/audit.jsonl"), 12)
+        );
+        assert_eq!(rotation_of(&p("/l/audit.jsonl")), (p("/l/audit.jsonl"), 0));
+        for not_rotated in [
+            "/l/audit.jsonl.0",
+            "/l/audit.jsonl.01",
+            "/l/audit.jsonl.1x",
+            "/l/.1",
+        ] {
+            assert_eq!(rotation_of(&p(not_rotated)).1, 0, "{not_rotated}");
+        }
+    }
+}
