@@ -1,15 +1,17 @@
 #![forbid(unsafe_code)]
-//! The writer: one open file, one mutex, one chain. See the module docs for the format and the
-//! file rules.
+//! The writer. Within a process one mutex orders the records; across processes (several stdio
+//! servers, `sysgate query` beside a running server) an exclusive `flock` on the file does, and
+//! each writer re-reads the chain's end from the file whenever another one has written to it.
+//! See the module docs for the format and the file rules.
 
-use std::fs::{File, Permissions};
+use std::fs::{File, Permissions, TryLockError};
 use std::io::{self, Write};
 use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::chain::{self, GENESIS, MAC_LEN, Opened};
 use super::key::{AuditKey, IdentityHasher};
@@ -34,6 +36,8 @@ pub struct AuditSettings {
     /// may then lose the last records still in the page cache, which verification shows only as
     /// a shorter chain.
     pub fsync: bool,
+    /// How long `append` waits for another process's lock on the file before failing. Default 5 s.
+    pub lock_timeout: Duration,
     /// Hash caller identities before writing (`anonymize_identity`).
     pub anonymize: Option<IdentityHasher>,
     /// Forward a copy of every record to syslog.
@@ -48,6 +52,7 @@ impl AuditSettings {
             max_size_bytes: 100 * 1024 * 1024,
             max_files: 10,
             fsync: false,
+            lock_timeout: Duration::from_secs(5),
             anonymize: None,
             syslog: None,
         }
@@ -62,6 +67,7 @@ pub struct AuditLog {
     max_size_bytes: u64,
     max_files: u32,
     fsync: bool,
+    lock_timeout: Duration,
     anonymize: Option<IdentityHasher>,
     forwarder: Option<Forwarder>,
     state: Mutex<State>,
@@ -70,15 +76,23 @@ pub struct AuditLog {
 #[derive(Debug)]
 struct State {
     file: File,
-    /// Bytes in `file`: what was there at open plus what we wrote. Anything else means someone
-    /// else changed the file.
-    size: u64,
-    /// (device, inode) of `file`, to notice the path being removed or replaced.
+    /// (device, inode) of `file`, to notice the path being rotated, removed or replaced.
     id: (u64, u64),
+    /// Length of `file` when we last released its lock; `None` after (re)opening. Any other
+    /// length means another process wrote, and the chain's end is read again from the file.
+    known_len: Option<u64>,
     next_seq: u64,
     prev: [u8; MAC_LEN],
     /// Set when a failure left the files in a state we must not write past.
     broken: Option<String>,
+}
+
+/// What one attempt under the file lock achieved.
+enum Step {
+    /// The line (with its newline) is in the file.
+    Written(Vec<u8>),
+    /// The file was switched (our rotation or another process's); try again on the new one.
+    Again,
 }
 
 impl AuditLog {
@@ -100,47 +114,36 @@ impl AuditLog {
         let file = open_log_file(&path)?;
         let meta = file.metadata().map_err(io_err("examine", &path))?;
         check_file(&path, &meta)?;
-        let last = match last_record(&settings.key, &path, &file, meta.len())? {
-            Some(last) => Some(last),
-            // An empty or new file right after a rotation: the chain continues from PATH.1.
-            None => {
-                let prev_path = rotated_path(&path, 1);
-                match File::options()
-                    .read(true)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(&prev_path)
-                {
-                    Ok(f) => {
-                        let len = f.metadata().map_err(io_err("examine", &prev_path))?.len();
-                        last_record(&settings.key, &prev_path, &f, len)?
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-                    Err(e) => return Err(io_err("open", &prev_path)(e)),
-                }
-            }
-        };
-        let (next_seq, prev) = match last {
-            Some(o) => (o.seq.saturating_add(1), o.mac),
-            None => (0, GENESIS),
-        };
-        let forwarder = settings.syslog.map(Forwarder::start).transpose()?;
-        Ok(AuditLog {
+        let mut log = AuditLog {
             key: settings.key,
             max_size_bytes: settings.max_size_bytes,
             max_files: settings.max_files,
             fsync: settings.fsync,
+            lock_timeout: settings.lock_timeout,
             anonymize: settings.anonymize,
-            forwarder,
+            forwarder: None,
             state: Mutex::new(State {
-                size: meta.len(),
                 id: (meta.dev(), meta.ino()),
                 file,
-                next_seq,
-                prev,
+                known_len: None,
+                next_seq: 0,
+                prev: GENESIS,
                 broken: None,
             }),
             path,
-        })
+        };
+        // Read the chain's end now, so that a log we cannot continue stops the server at start.
+        let st = log.state.get_mut().map_err(|_| {
+            AuditError::Unusable("a thread panicked while opening the audit log".into())
+        })?;
+        let deadline = Instant::now() + log.lock_timeout;
+        lock_file(&st.file, &log.path, deadline, log.lock_timeout)?;
+        let synced = log_sync(&log.key, &log.path, st);
+        // The lock also goes with the handle; unlocking a valid descriptor does not fail.
+        let _ = st.file.unlock();
+        synced?;
+        log.forwarder = settings.syslog.map(Forwarder::start).transpose()?;
+        Ok(log)
     }
 
     /// Appends one record: anonymises identities if configured, adds `seq`, `prev` and `mac`,
@@ -157,38 +160,40 @@ impl AuditLog {
             Ok(_) => return Err(AuditError::Encode("not a JSON object".into())),
             Err(e) => return Err(AuditError::Encode(e.to_string())),
         };
-        let mut st = self.state.lock().map_err(|_| {
+        let mut guard = self.state.lock().map_err(|_| {
             AuditError::Unusable("a thread panicked while writing the audit log".into())
         })?;
+        let st = &mut *guard;
         if let Some(why) = &st.broken {
             return Err(AuditError::Unusable(why.clone()));
         }
-        fields.insert("seq".into(), st.next_seq.into());
-        fields.insert("prev".into(), hex(&st.prev).into());
-        let canonical =
-            serde_json::to_vec(&fields).map_err(|e| AuditError::Encode(e.to_string()))?;
-        let (mut line, mac) = chain::seal(&self.key, &canonical);
-        if line.len() > MAX_LINE_BYTES {
-            return Err(AuditError::TooLarge {
-                bytes: line.len(),
-                max: MAX_LINE_BYTES,
-            });
+        // Bounded by time, not attempts: each switch of file (a rotation, ours or another
+        // process's) costs one more round.
+        let deadline = Instant::now() + self.lock_timeout;
+        loop {
+            lock_file(&st.file, &self.path, deadline, self.lock_timeout)?;
+            let step = self.locked_step(st, &mut fields);
+            if !matches!(step, Ok(Step::Again)) {
+                // An `Again` dropped the locked handle, and the lock with it.
+                let _ = st.file.unlock();
+            }
+            match step? {
+                Step::Again if Instant::now() < deadline => continue,
+                Step::Again => {
+                    return Err(AuditError::Unusable(format!(
+                        "{} kept being rotated or replaced under the writer",
+                        self.path.display()
+                    )));
+                }
+                Step::Written(mut line) => {
+                    if let Some(f) = &self.forwarder {
+                        line.pop(); // the newline
+                        f.send(record.event.name(), record.ts, line);
+                    }
+                    return Ok(());
+                }
+            }
         }
-        let Some(next_seq) = st.next_seq.checked_add(1) else {
-            return Err(AuditError::Unusable("seq reached its maximum".into()));
-        };
-        self.check_unchanged(&st)?;
-        if st.size > 0 && st.size.saturating_add(line.len() as u64) > self.max_size_bytes {
-            self.rotate(&mut st)?;
-        }
-        self.write_line(&mut st, &line)?;
-        st.next_seq = next_seq;
-        st.prev = mac;
-        if let Some(f) = &self.forwarder {
-            line.pop(); // the newline
-            f.send(record.event.name(), record.ts, line);
-        }
-        Ok(())
     }
 
     pub fn path(&self) -> &Path {
@@ -205,32 +210,68 @@ impl AuditLog {
         self.forwarder.map(|f| f.close(wait))
     }
 
-    /// The path must still name our file, and the file must hold exactly what we wrote.
-    fn check_unchanged(&self, st: &State) -> Result<(), AuditError> {
-        let tampered = |problem: String| AuditError::Tampered {
-            path: self.path.clone(),
-            problem,
+    /// One attempt with `st.file` locked.
+    fn locked_step(
+        &self,
+        st: &mut State,
+        fields: &mut Map<String, Value>,
+    ) -> Result<Step, AuditError> {
+        if !self.follow_path(st)? {
+            return Ok(Step::Again);
+        }
+        log_sync(&self.key, &self.path, st)?;
+        fields.insert("seq".into(), st.next_seq.into());
+        fields.insert("prev".into(), hex(&st.prev).into());
+        let canonical =
+            serde_json::to_vec(&*fields).map_err(|e| AuditError::Encode(e.to_string()))?;
+        let (line, mac) = chain::seal(&self.key, &canonical);
+        if line.len() > MAX_LINE_BYTES {
+            return Err(AuditError::TooLarge {
+                bytes: line.len(),
+                max: MAX_LINE_BYTES,
+            });
+        }
+        let Some(next_seq) = st.next_seq.checked_add(1) else {
+            return Err(AuditError::Unusable("seq reached its maximum".into()));
         };
-        match std::fs::symlink_metadata(&self.path) {
-            Ok(m) if (m.dev(), m.ino()) == st.id => {}
-            Ok(_) => return Err(tampered("was replaced by another file".into())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(tampered("was removed or renamed".into()));
-            }
-            Err(e) => return Err(io_err("examine", &self.path)(e)),
+        let len = st.known_len.unwrap_or(0);
+        if len > 0 && len.saturating_add(line.len() as u64) > self.max_size_bytes {
+            self.rotate(st)?;
+            return Ok(Step::Again);
         }
-        let meta = st.file.metadata().map_err(io_err("examine", &self.path))?;
-        if meta.is_file() && meta.len() != st.size {
-            return Err(tampered(format!(
-                "was changed by someone else ({} bytes expected, {} found)",
-                st.size,
-                meta.len()
-            )));
-        }
-        Ok(())
+        self.write_line(st, len, &line)?;
+        st.next_seq = next_seq;
+        st.prev = mac;
+        Ok(Step::Written(line))
     }
 
-    fn write_line(&self, st: &mut State, line: &[u8]) -> Result<(), AuditError> {
+    /// Whether the path still names our file. If another process rotated it (it is now one of
+    /// `PATH.n`), switch to the new file and return `false`; anything else is tampering.
+    fn follow_path(&self, st: &mut State) -> Result<bool, AuditError> {
+        if file_id(&self.path)? == Some(st.id) {
+            return Ok(true);
+        }
+        let mut rotated = false;
+        for n in 1..=self.max_files {
+            rotated |= file_id(&rotated_path(&self.path, n))? == Some(st.id);
+        }
+        if !rotated {
+            return Err(AuditError::Tampered {
+                path: self.path.clone(),
+                problem: "was removed or replaced (and is not where a rotation puts it)".into(),
+            });
+        }
+        let file = open_log_file(&self.path)?;
+        let meta = file.metadata().map_err(io_err("examine", &self.path))?;
+        check_file(&self.path, &meta)?;
+        st.file = file;
+        st.id = (meta.dev(), meta.ino());
+        st.known_len = None;
+        Ok(false)
+    }
+
+    /// Writes at `len` (the file's length, which the lock keeps still); updates `known_len`.
+    fn write_line(&self, st: &mut State, len: u64, line: &[u8]) -> Result<(), AuditError> {
         let written = st.file.write_all(line).and_then(|()| {
             if self.fsync {
                 st.file.sync_data()
@@ -240,13 +281,13 @@ impl AuditLog {
         });
         match written {
             Ok(()) => {
-                st.size += line.len() as u64;
+                st.known_len = Some(len + line.len() as u64);
                 Ok(())
             }
             Err(e) => {
                 // Cut the file back to its last complete record, so the next record does not
                 // follow a fragment (and an unsynced record does not stay without its call).
-                if let Err(e2) = st.file.set_len(st.size) {
+                if let Err(e2) = st.file.set_len(len) {
                     st.broken = Some(format!(
                         "a write to {} failed ({e}) and the partial record could not be cut off ({e2})",
                         self.path.display()
@@ -262,9 +303,10 @@ impl AuditLog {
     fn rotate(&self, st: &mut State) -> Result<(), AuditError> {
         match self.shift_and_create(&st.file) {
             Ok((file, id)) => {
+                // Dropping the old handle releases its lock; waiting writers then follow the path.
                 st.file = file;
-                st.size = 0;
                 st.id = id;
+                st.known_len = None;
                 Ok(())
             }
             Err(e) => {
@@ -295,6 +337,93 @@ impl AuditLog {
         }
         let meta = file.metadata().map_err(io_err("examine", &self.path))?;
         Ok((file, (meta.dev(), meta.ino())))
+    }
+}
+
+/// Brings `st.next_seq`/`st.prev` up to date with the file (locked by the caller) if its length
+/// is not what we left: the last record of the file, or of `PATH.1` if the file is empty. The
+/// chain may only have grown, and its end must verify under our key.
+fn log_sync(key: &AuditKey, path: &Path, st: &mut State) -> Result<(), AuditError> {
+    let len = st.file.metadata().map_err(io_err("examine", path))?.len();
+    if st.known_len == Some(len) {
+        return Ok(());
+    }
+    if let Some(known) = st.known_len.filter(|k| len < *k) {
+        return Err(AuditError::Tampered {
+            path: path.to_path_buf(),
+            problem: format!("shrank from {known} to {len} bytes"),
+        });
+    }
+    let last = match last_record(key, path, &st.file, len)? {
+        Some(last) => Some(last),
+        None => {
+            let prev_path = rotated_path(path, 1);
+            match File::options()
+                .read(true)
+                .custom_flags(libc::O_NOFOLLOW)
+                .open(&prev_path)
+            {
+                Ok(f) => {
+                    let len = f.metadata().map_err(io_err("examine", &prev_path))?.len();
+                    last_record(key, &prev_path, &f, len)?
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+                Err(e) => return Err(io_err("open", &prev_path)(e)),
+            }
+        }
+    };
+    let (next_seq, prev) = match last {
+        Some(o) => (o.seq.saturating_add(1), o.mac),
+        None => (0, GENESIS),
+    };
+    if next_seq < st.next_seq {
+        return Err(AuditError::Tampered {
+            path: path.to_path_buf(),
+            problem: format!(
+                "now ends before seq {next_seq} although seq {} was written: records were removed",
+                st.next_seq - 1
+            ),
+        });
+    }
+    st.next_seq = next_seq;
+    st.prev = prev;
+    st.known_len = Some(len);
+    Ok(())
+}
+
+/// Takes the exclusive `flock`, polling (with a short backoff) so that a stuck peer costs at
+/// most until `deadline`; `flock` itself cannot time out.
+fn lock_file(
+    file: &File,
+    path: &Path,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<(), AuditError> {
+    let mut pause = Duration::from_micros(10);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(()),
+            Err(TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(1));
+            }
+            Err(TryLockError::WouldBlock) => {
+                return Err(AuditError::Busy {
+                    path: path.to_path_buf(),
+                    waited: timeout,
+                });
+            }
+            Err(TryLockError::Error(e)) => return Err(io_err("lock", path)(e)),
+        }
+    }
+}
+
+/// (device, inode) of what `path` names, without following a symlink; `None` if nothing.
+fn file_id(path: &Path) -> Result<Option<(u64, u64)>, AuditError> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => Ok(Some((m.dev(), m.ino()))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("examine", path)(e)),
     }
 }
 
@@ -425,53 +554,52 @@ fn open_err(path: &Path, e: io::Error) -> AuditError {
 }
 
 /// The last record of `file` (of length `len`), checked under `key`; `None` if the file is empty.
+/// Reads backwards from the end in growing windows, so a long file costs one small read.
 fn last_record(
     key: &AuditKey,
     path: &Path,
     file: &File,
     len: u64,
 ) -> Result<Option<Opened>, AuditError> {
-    if len == 0 {
-        return Ok(None);
-    }
     let existing = |problem: String| AuditError::Existing {
         path: path.to_path_buf(),
         problem,
     };
-    let window = len.min(MAX_LINE_BYTES as u64 + 1);
-    let start = len - window;
-    let mut buf = vec![0u8; window as usize];
-    file.read_exact_at(&mut buf, start)
-        .map_err(io_err("read", path))?;
-    let Some(body) = buf.strip_suffix(b"\n") else {
-        return Err(match buf.iter().rposition(|b| *b == b'\n') {
-            Some(i) => {
-                let keep = start + i as u64 + 1;
-                existing(format!(
-                    "ends with an incomplete line ({} bytes after the last newline), probably from a \
-                     crash during a write; after checking it, cut it off with \
-                     `truncate -s {keep} {}` and start again",
-                    len - keep,
-                    path.display()
-                ))
-            }
-            None if start == 0 => existing(format!(
-                "holds a single incomplete line ({len} bytes); check it and move the file aside"
-            )),
-            None => existing(format!(
-                "ends with a line longer than {MAX_LINE_BYTES} bytes; check it and move the file aside"
-            )),
-        });
+    let too_long = || {
+        existing(format!(
+            "ends with a line longer than {MAX_LINE_BYTES} bytes; check it and move the file aside"
+        ))
     };
-    let line = match body.iter().rposition(|b| *b == b'\n') {
-        Some(i) => &body[i + 1..],
-        None if start == 0 => body,
-        None => {
-            return Err(existing(format!(
-                "ends with a line longer than {MAX_LINE_BYTES} bytes; check it and move the file aside"
-            )));
+    let mut window: u64 = 8192;
+    let (line_start, buf, start) = loop {
+        if len == 0 {
+            return Ok(None);
+        }
+        let start = len - window.min(len);
+        let mut buf = vec![0u8; (len - start) as usize];
+        file.read_exact_at(&mut buf, start)
+            .map_err(io_err("read", path))?;
+        let body = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        match body.iter().rposition(|b| *b == b'\n') {
+            Some(i) => break (start + i as u64 + 1, buf, start),
+            None if start == 0 => break (0, buf, start),
+            None if window > MAX_LINE_BYTES as u64 => return Err(too_long()),
+            None => window *= 4,
         }
     };
+    let line = &buf[(line_start - start) as usize..];
+    let Some(line) = line.strip_suffix(b"\n") else {
+        return Err(existing(format!(
+            "ends with an incomplete line ({} bytes after the last newline), probably from a \
+             crash during a write; after checking it, cut it off with \
+             `truncate -s {line_start} {}` and start again",
+            len - line_start,
+            path.display()
+        )));
+    };
+    if line.len() > MAX_LINE_BYTES {
+        return Err(too_long());
+    }
     let opened = chain::open(key, line).map_err(|why| {
         existing(format!(
             "ends with a line that is not an audit record ({why}); verify it and move it aside"
@@ -782,7 +910,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_to_write_after_the_file_is_removed_replaced_or_changed() {
+    fn refuses_to_write_after_the_file_is_removed_replaced_or_altered() {
         let dir = TempDir::new("log-gone");
         let path = dir.join("audit.jsonl");
         let log = AuditLog::open(AuditSettings::new(&path, key())).unwrap();
@@ -790,21 +918,116 @@ mod tests {
 
         std::fs::remove_file(&path).unwrap();
         let e = log.append(query(1)).unwrap_err();
-        assert!(e.to_string().contains("was removed"), "{e}");
-
+        assert!(e.to_string().contains("was removed or replaced"), "{e}");
         std::fs::write(&path, "").unwrap();
         let e = log.append(query(1)).unwrap_err();
-        assert!(e.to_string().contains("replaced"), "{e}");
+        assert!(e.to_string().contains("was removed or replaced"), "{e}");
 
-        let log = AuditLog::open(AuditSettings::new(dir.join("b.jsonl"), key())).unwrap();
+        // Someone appends a line that is not an authentic record.
+        let b = dir.join("b.jsonl");
+        let log = AuditLog::open(AuditSettings::new(&b, key())).unwrap();
         log.append(query(0)).unwrap();
-        let mut f = File::options()
-            .append(true)
-            .open(dir.join("b.jsonl"))
-            .unwrap();
+        let mut f = File::options().append(true).open(&b).unwrap();
         f.write_all(b"{\"forged\":1}\n").unwrap();
         let e = log.append(query(1)).unwrap_err();
-        assert!(e.to_string().contains("changed by someone else"), "{e}");
+        assert!(e.to_string().contains("not an audit record"), "{e}");
+
+        // Someone cuts records off the end.
+        let c = dir.join("c.jsonl");
+        let log = AuditLog::open(AuditSettings::new(&c, key())).unwrap();
+        for i in 0..3 {
+            log.append(query(i)).unwrap();
+        }
+        let keep = std::fs::read_to_string(&c)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap()
+            .len()
+            + 1;
+        File::options()
+            .write(true)
+            .open(&c)
+            .unwrap()
+            .set_len(keep as u64)
+            .unwrap();
+        let e = log.append(query(3)).unwrap_err();
+        assert!(e.to_string().contains("shrank"), "{e}");
+    }
+
+    /// Two writers on one file, as with two stdio servers or `sysgate query` beside a server:
+    /// the test re-runs itself as a second process, and both append (and rotate) at once.
+    #[test]
+    fn two_processes_share_one_chain() {
+        const CHILD: &str = "SYSGATE_AUDIT_TWO_PROCESSES";
+        let settings = |path: &Path| {
+            let mut s = AuditSettings::new(path, key());
+            s.max_size_bytes = 16 * 1024;
+            s.max_files = 1000;
+            s
+        };
+        if let Some(path) = std::env::var_os(CHILD) {
+            let log = AuditLog::open(settings(Path::new(&path))).unwrap();
+            for i in 0..1000 {
+                log.append(query(100_000 + i)).unwrap();
+            }
+            return;
+        }
+        let dir = TempDir::new("log-two-procs");
+        let path = dir.join("audit.jsonl");
+        let child = std::process::Command::new(std::env::current_exe().unwrap())
+            .args([
+                "--exact",
+                "audit::log::tests::two_processes_share_one_chain",
+            ])
+            .env(CHILD, &path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let log = AuditLog::open(settings(&path)).unwrap();
+        for i in 0..1000 {
+            log.append(query(i)).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && stdout.contains("1 passed"),
+            "{stdout}"
+        );
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert_eq!(
+            (r.records, r.first_seq, r.last_seq),
+            (2000, Some(0), Some(1999))
+        );
+        assert!(r.files.len() > 10, "{r}");
+        // Both really wrote (request ids of both ranges are present).
+        let all: String = r
+            .files
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        assert!(
+            all.contains("\"request_id\":\"999\"") && all.contains("\"request_id\":\"100999\"")
+        );
+    }
+
+    #[test]
+    fn a_lock_held_too_long_fails_the_append() {
+        let dir = TempDir::new("log-lock");
+        let path = dir.join("audit.jsonl");
+        let mut s = AuditSettings::new(&path, key());
+        s.lock_timeout = Duration::from_millis(200);
+        let log = AuditLog::open(s).unwrap();
+        log.append(query(0)).unwrap();
+        let other = File::open(&path).unwrap();
+        other.lock().unwrap();
+        let started = Instant::now();
+        let e = log.append(query(1)).unwrap_err();
+        assert!(matches!(e, AuditError::Busy { .. }), "{e}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+        other.unlock().unwrap();
+        log.append(query(1)).unwrap();
+        assert_eq!(verify(&[path], &key()).unwrap().records, 2);
     }
 
     #[test]
@@ -832,11 +1055,12 @@ mod tests {
             max_size_bytes: 1 << 20,
             max_files: 1,
             fsync: false,
+            lock_timeout: Duration::from_secs(1),
             anonymize: None,
             forwarder: None,
             state: Mutex::new(State {
                 file,
-                size: 0,
+                known_len: Some(0),
                 id: (meta.dev(), meta.ino()),
                 next_seq: 0,
                 prev: GENESIS,

@@ -98,6 +98,7 @@ mod verify;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
+use std::time::Duration;
 
 pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource};
 pub use log::{AuditLog, AuditSettings, MAX_LINE_BYTES};
@@ -132,6 +133,8 @@ pub enum AuditError {
     Encode(String),
     /// One record would be larger than `MAX_LINE_BYTES`.
     TooLarge { bytes: usize, max: usize },
+    /// Another process held the file locked for longer than `lock_timeout`.
+    Busy { path: PathBuf, waited: Duration },
     /// An earlier failure left the log in a state that cannot be continued safely.
     Unusable(String),
 }
@@ -167,6 +170,12 @@ impl fmt::Display for AuditError {
             AuditError::TooLarge { bytes, max } => write!(
                 f,
                 "audit record of {bytes} bytes exceeds the {max}-byte limit; shorten params/detail"
+            ),
+            AuditError::Busy { path, waited } => write!(
+                f,
+                "audit log: {} stayed locked by another process for {} ms",
+                path.display(),
+                waited.as_millis()
             ),
             AuditError::Unusable(m) => write!(f, "audit log unusable: {m}"),
         }

@@ -709,7 +709,13 @@ mod tests {
         // Same key, another log: its records authenticate but do not link.
         let dir = TempDir::new("v-splice");
         let a = write_log(&dir, "a.jsonl", 6, None);
-        let b = write_log(&dir, "b.jsonl", 6, None);
+        let b = dir.join("b.jsonl");
+        let log = AuditLog::open(AuditSettings::new(&b, key())).unwrap();
+        for i in 0..6 {
+            // Different content, so the chains differ even within one millisecond.
+            log.append(Record::new(EventKind::Query).tool(format!("other{i}")))
+                .unwrap();
+        }
         let mut la = read_lines(&a);
         la[3] = read_lines(&b)[3].clone();
         write_lines(&a, &la);
