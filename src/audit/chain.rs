@@ -115,6 +115,24 @@ mod tests {
         assert!(!open(&key(2), &line[..line.len() - 1]).unwrap().authentic);
     }
 
+    /// The example line in the module docs, checked so the docs cannot drift from the format.
+    #[test]
+    fn documented_example_line_verifies() {
+        let line = concat!(
+            r#"{"client":{"peer_uid":"1000","transport":"stdio"},"duration_ms":12,"event":"query","#,
+            r#""output_bytes":2048,"params":{"per_cpu":true},"prev":"0000000000000000000000000000"#,
+            r#"000000000000000000000000000000000000","redactions":0,"request_id":"42","result":"su"#,
+            r#"ccess","scopes":["core"],"seq":0,"tool":"get_cpu_info","ts":"2024-12-12T10:50:45.1"#,
+            r#"23Z","mac":"541f48a663fc71c3a547912040f0233e03c3288b4e5a8539d1a66210b1e34cd1"}"#
+        );
+        let docs = include_str!("mod.rs");
+        assert!(docs.contains(line), "module docs no longer show this line");
+        let key: Vec<u8> = (0..32).collect();
+        let o = open(&AuditKey::from_bytes(&key).unwrap(), line.as_bytes()).unwrap();
+        assert!(o.authentic);
+        assert_eq!((o.seq, o.prev), (0, GENESIS));
+    }
+
     #[test]
     fn mac_covers_every_byte_of_the_content() {
         let canonical = format!(r#"{{"prev":"{}","seq":0,"x":"abc"}}"#, "00".repeat(32));

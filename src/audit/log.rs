@@ -245,21 +245,12 @@ impl AuditLog {
         Ok(Step::Written(line))
     }
 
-    /// Whether the path still names our file. If another process rotated it (it is now one of
-    /// `PATH.n`), switch to the new file and return `false`; anything else is tampering.
+    /// Whether the path still names our file. If not (another process rotated it, or someone
+    /// removed or replaced it), switch to what the path names now and return `false`: the sync
+    /// that follows accepts it only if its chain verifies and has not gone back.
     fn follow_path(&self, st: &mut State) -> Result<bool, AuditError> {
         if file_id(&self.path)? == Some(st.id) {
             return Ok(true);
-        }
-        let mut rotated = false;
-        for n in 1..=self.max_files {
-            rotated |= file_id(&rotated_path(&self.path, n))? == Some(st.id);
-        }
-        if !rotated {
-            return Err(AuditError::Tampered {
-                path: self.path.clone(),
-                problem: "was removed or replaced (and is not where a rotation puts it)".into(),
-            });
         }
         let file = open_log_file(&self.path)?;
         let meta = file.metadata().map_err(io_err("examine", &self.path))?;
@@ -329,7 +320,9 @@ impl AuditLog {
         }
         let first = rotated_path(&self.path, 1);
         std::fs::rename(&self.path, &first).map_err(io_err("rename", &self.path))?;
-        let file = create_log_file(&self.path)?;
+        // Another process may have created PATH in the moment it was missing; then we use its
+        // file (and the sync under its lock reads what it wrote).
+        let file = open_log_file(&self.path)?;
         if self.fsync {
             File::open(parent_dir(&self.path))
                 .and_then(|d| d.sync_all())
@@ -380,7 +373,8 @@ fn log_sync(key: &AuditKey, path: &Path, st: &mut State) -> Result<(), AuditErro
         return Err(AuditError::Tampered {
             path: path.to_path_buf(),
             problem: format!(
-                "now ends before seq {next_seq} although seq {} was written: records were removed",
+                "now continues at seq {next_seq}, but seq {} was already written: records were \
+                 removed or the file was replaced",
                 st.next_seq - 1
             ),
         });
@@ -918,10 +912,21 @@ mod tests {
 
         std::fs::remove_file(&path).unwrap();
         let e = log.append(query(1)).unwrap_err();
-        assert!(e.to_string().contains("was removed or replaced"), "{e}");
-        std::fs::write(&path, "").unwrap();
-        let e = log.append(query(1)).unwrap_err();
-        assert!(e.to_string().contains("was removed or replaced"), "{e}");
+        assert!(e.to_string().contains("seq 0 was already written"), "{e}");
+        // Replaced by an older copy of itself: authentic, but the chain went back.
+        let a2 = dir.join("a2.jsonl");
+        let log = AuditLog::open(AuditSettings::new(&a2, key())).unwrap();
+        log.append(query(0)).unwrap();
+        let old_copy = std::fs::read(&a2).unwrap();
+        log.append(query(1)).unwrap();
+        std::fs::remove_file(&a2).unwrap();
+        std::fs::write(&a2, &old_copy).unwrap();
+        std::fs::set_permissions(&a2, Permissions::from_mode(0o600)).unwrap();
+        let e = log.append(query(2)).unwrap_err();
+        assert!(
+            e.to_string().contains("continues at seq 1, but seq 1"),
+            "{e}"
+        );
 
         // Someone appends a line that is not an authentic record.
         let b = dir.join("b.jsonl");
@@ -1009,6 +1014,31 @@ mod tests {
         assert!(
             all.contains("\"request_id\":\"999\"") && all.contains("\"request_id\":\"100999\"")
         );
+    }
+
+    /// Another writer (a second `AuditLog` on the file stands in for another process: `flock`
+    /// locks belong to the open file, not the process) rotates until our file is deleted.
+    #[test]
+    fn follows_another_writers_rotations() {
+        let dir = TempDir::new("log-peer-rotate");
+        let path = dir.join("audit.jsonl");
+        let settings = || {
+            let mut s = AuditSettings::new(&path, key());
+            s.max_size_bytes = 1200;
+            s.max_files = 1;
+            s
+        };
+        let a = AuditLog::open(settings()).unwrap();
+        let b = AuditLog::open(settings()).unwrap();
+        a.append(query(0)).unwrap();
+        for i in 1..10 {
+            b.append(query(i)).unwrap();
+        }
+        a.append(query(10)).unwrap();
+        b.append(query(11)).unwrap();
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert_eq!(r.last_seq, Some(11));
+        assert!(!r.starts_at_genesis());
     }
 
     #[test]

@@ -24,18 +24,22 @@
 //! ```
 //!
 //! * `append` returns `Err` whenever the record is not safely in the file (disk full, I/O error,
-//!   the file removed, replaced or changed by someone else, a rotation that failed). The caller
-//!   must then refuse the call: DESIGN says an unauditable call does not run.
-//! * `append` is safe to call from many threads; records are serialised behind one mutex, so the
-//!   chain order is the write order.
+//!   the file removed, replaced, shrunk or ended by a line that does not verify, a rotation that
+//!   failed, another process holding the file locked past `lock_timeout`). The caller must then
+//!   refuse the call: DESIGN says an unauditable call does not run.
+//! * `append` is safe to call from many threads (one mutex orders them) and from several
+//!   processes at once (several stdio servers, `sysgate query` beside a server): each append
+//!   holds an exclusive `flock` on the file, re-reads the chain's end when another process has
+//!   written, and follows another process's rotation. The chain order is the write order.
 //! * The syslog copy is best effort: it never blocks or fails `append` (see [`SyslogSettings`]).
 //!
 //! # Record format
 //!
-//! One JSON object per line, keys in sorted (byte) order, absent fields omitted, `mac` last:
+//! One JSON object per line, keys in sorted (byte) order, absent fields omitted, `mac` last. The
+//! first record of a chain, under the key `000102…1f` (the bytes 0 to 31):
 //!
 //! ```text
-//! {"client":{"peer_uid":"1000","transport":"stdio"},"duration_ms":12,"event":"query","output_bytes":2048,"params":{"per_cpu":true},"prev":"9c0d…e1","redactions":0,"request_id":"42","result":"success","scopes":["core"],"seq":17,"tool":"get_cpu_info","ts":"2024-12-12T10:30:45.123Z","mac":"5b7e…a0"}
+//! {"client":{"peer_uid":"1000","transport":"stdio"},"duration_ms":12,"event":"query","output_bytes":2048,"params":{"per_cpu":true},"prev":"0000000000000000000000000000000000000000000000000000000000000000","redactions":0,"request_id":"42","result":"success","scopes":["core"],"seq":0,"tool":"get_cpu_info","ts":"2024-12-12T10:50:45.123Z","mac":"541f48a663fc71c3a547912040f0233e03c3288b4e5a8539d1a66210b1e34cd1"}
 //! ```
 //!
 //! | field | meaning |
@@ -76,9 +80,10 @@
 //! others nor readable by others (0640 is the loosest accepted); its directory must not be
 //! writable by group or others. When a record would take the file past `max_size_bytes`, the
 //! file becomes `PATH.1` (older ones shift to `.2` … up to `.max_files`; the oldest is deleted) and
-//! a fresh `PATH` continues the same chain. On `open`, `seq` and `prev` continue from the last
-//! record of `PATH` (or of `PATH.1` when `PATH` is empty or absent). A file ending in an
-//! incomplete line (a crash mid-write) is refused with the exact `truncate` size to repair it.
+//! a fresh `PATH` continues the same chain. On `open` (and whenever another process has written),
+//! `seq` and `prev` continue from the last record of `PATH` (or of `PATH.1` when `PATH` is empty
+//! or absent), which must verify under the key. A file ending in an incomplete line (a crash
+//! mid-write) is refused with the exact `truncate` size to repair it. Files are not compressed.
 //!
 //! # What verification can and cannot show
 //!
