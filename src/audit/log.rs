@@ -21,6 +21,7 @@ use super::{AuditError, hex};
 
 /// Longest line the writer produces and the verifier reads.
 pub const MAX_LINE_BYTES: usize = 4 * 1024 * 1024;
+const MAX_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How to run the audit log. Build with `new`, then set fields.
 #[derive(Debug)]
@@ -36,7 +37,8 @@ pub struct AuditSettings {
     /// may then lose the last records still in the page cache, which verification shows only as
     /// a shorter chain.
     pub fsync: bool,
-    /// How long `append` waits for another process's lock on the file before failing. Default 5 s.
+    /// How long `append` waits for another process's lock on the file before failing. Default
+    /// 5 s, at most 60 s.
     pub lock_timeout: Duration,
     /// Hash caller identities before writing (`anonymize_identity`).
     pub anonymize: Option<IdentityHasher>,
@@ -108,6 +110,12 @@ impl AuditLog {
             return Err(AuditError::Settings(
                 "max_files must be at least 1 (rotation keeps the previous file as PATH.1)".into(),
             ));
+        }
+        if settings.lock_timeout > MAX_LOCK_TIMEOUT {
+            return Err(AuditError::Settings(format!(
+                "lock_timeout must be at most {} s: a call should not wait longer for the log",
+                MAX_LOCK_TIMEOUT.as_secs()
+            )));
         }
         let path = settings.path;
         check_dir(&path)?;
@@ -823,6 +831,9 @@ mod tests {
         assert!(matches!(AuditLog::open(s), Err(AuditError::Settings(_))));
         let mut s = AuditSettings::new(&path, key());
         s.max_size_bytes = 0;
+        assert!(matches!(AuditLog::open(s), Err(AuditError::Settings(_))));
+        let mut s = AuditSettings::new(&path, key());
+        s.lock_timeout = Duration::MAX;
         assert!(matches!(AuditLog::open(s), Err(AuditError::Settings(_))));
 
         // A symlink in place of the log.

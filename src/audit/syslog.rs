@@ -11,13 +11,15 @@
 //! only when the line has non-ASCII bytes, as RFC 5424 asks for UTF-8 text. TCP uses octet-counting
 //! framing (RFC 6587: `LEN SP MSG`); the Unix socket and UDP send one datagram per message.
 //!
-//! The default facility is `authpriv` (10): records carry caller identities, and syslog daemons
-//! route authpriv to files only administrators read (`auth` is commonly world-readable on older
-//! systems).
+//! The default facility is `authpriv` (10), the one meant for private security messages: records
+//! carry caller identities, and classic syslog setups send authpriv to a restricted file (e.g.
+//! `/var/log/secure`) while `auth` (4) may land in general logs.
 //!
 //! `append` never waits for syslog: records go through a bounded queue to one background thread.
 //! When the queue is full the record is dropped from the forward (the file keeps it) and counted.
 //! Connects and writes time out; a TCP connection that fails is retried at most once a second.
+//! A record too large for one datagram (UDP: about 64 KiB) is counted as failed. `/dev/log` must
+//! be a datagram socket (as journald's and rsyslog's are).
 
 use std::io::{self, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs, UdpSocket};
@@ -186,8 +188,8 @@ impl Forwarder {
             thread,
         } = self;
         drop(tx);
-        let deadline = Instant::now() + wait;
-        while !thread.is_finished() && Instant::now() < deadline {
+        let start = Instant::now();
+        while !thread.is_finished() && start.elapsed() < wait {
             std::thread::sleep(Duration::from_millis(5));
         }
         if thread.is_finished() {
