@@ -8,6 +8,7 @@
 //! `unsafe` is denied crate-wide (see `Cargo.toml`); `sys` is the one module allowed it, and every
 //! other module forbids it outright.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
