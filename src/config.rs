@@ -266,6 +266,14 @@ impl FileKind {
         }
     }
 
+    /// Larger files are refused unread: a config is small, a secret is one hex key.
+    fn max_bytes(self) -> u64 {
+        match self {
+            FileKind::Config => MAX_CONFIG_BYTES,
+            FileKind::Secret => 4096,
+        }
+    }
+
     fn what(self) -> &'static str {
         match self {
             FileKind::Config => "config file",
@@ -287,6 +295,19 @@ pub struct FileCheck {
 /// handle (regular file, owner root or our effective user, mode), and read at most
 /// `MAX_CONFIG_BYTES`. Returns the text and the soft problems (hard problems are errors).
 pub fn secure_read(path: &Path, kind: FileKind) -> Result<(String, FileCheck), Vec<String>> {
+    let (bytes, check) = secure_read_bytes(path, kind)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        vec![format!(
+            "{} {} is not valid UTF-8",
+            kind.what(),
+            path.display()
+        )]
+    })?;
+    Ok((text, check))
+}
+
+/// `secure_read` without the UTF-8 step, for secrets the caller wipes after use.
+pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
     let name = path.display();
     let what = kind.what();
     let file = File::options()
@@ -332,35 +353,29 @@ pub fn secure_read(path: &Path, kind: FileKind) -> Result<(String, FileCheck), V
             "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter"
         ));
     } else if mode & !max != 0 {
-        check.readable_by_others = Some(format!(
-            "{what} {name} has mode {mode:04o}; required {max:04o} or stricter"
-        ));
+        let problem = format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter");
+        // A secret readable by anyone else is already leaked; only the config may be relaxed.
+        match kind {
+            FileKind::Secret => check.hard.push(problem),
+            FileKind::Config => check.readable_by_others = Some(problem),
+        }
     }
-    if meta.len() > MAX_CONFIG_BYTES {
+    let limit = kind.max_bytes();
+    if meta.len() > limit {
         check.hard.push(format!(
-            "{what} {name} is {} bytes; the limit is {MAX_CONFIG_BYTES}",
+            "{what} {name} is {} bytes; the limit is {limit}",
             meta.len()
         ));
     }
     if !check.hard.is_empty() {
         return Err(check.hard);
     }
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES + 1)
-        .read_to_string(&mut text)
+    let mut bytes = Vec::new();
+    // The size check above used fstat; a file growing meanwhile is still read only up to it.
+    file.take(limit)
+        .read_to_end(&mut bytes)
         .map_err(|e| vec![format!("cannot read {what} {name}: {e}")])?;
-    Ok((text, check))
-}
-
-/// Read a secret (key) file: 0600 or stricter, no relaxation ever. Returns its bytes.
-pub fn read_secret(path: &Path) -> Result<String, String> {
-    match secure_read(path, FileKind::Secret) {
-        Ok((text, check)) => match check.readable_by_others {
-            Some(p) => Err(p),
-            None => Ok(text),
-        },
-        Err(problems) => Err(problems.join("; ")),
-    }
+    Ok((bytes, check))
 }
 
 // ---- Parsing and validation ------------------------------------------------------------------

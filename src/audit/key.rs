@@ -3,10 +3,7 @@
 //! at least 32 bytes once decoded, read from a 0600 file or from an environment variable.
 
 use std::fmt;
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use ring::hmac;
 
@@ -15,8 +12,6 @@ use crate::audit::record::ClientIdentity;
 
 /// Fewest secret bytes accepted (the HMAC-SHA256 output size).
 pub const MIN_SECRET_BYTES: usize = 32;
-/// Largest secret file read; anything longer is not a hex key.
-const MAX_SECRET_FILE_BYTES: u64 = 4096;
 
 /// Where a secret comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -125,51 +120,15 @@ fn load_secret(source: &SecretSource) -> Result<Vec<u8>, AuditError> {
     decoded
 }
 
-/// Opens without following a symlink, then checks the opened handle (not the path, which could
-/// change between a check and an open).
-fn read_secret_file(path: &PathBuf) -> Result<Vec<u8>, AuditError> {
-    let bad = |problem: String| AuditError::Secret {
-        source: format!("file {}", path.display()),
-        problem,
-    };
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => bad("is a symbolic link; give the real file".into()),
-            _ => bad(format!("cannot be opened: {e}")),
-        })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| bad(format!("cannot be examined: {e}")))?;
-    if !meta.file_type().is_file() {
-        return Err(bad("is not a regular file".into()));
-    }
-    let euid = crate::sys::euid();
-    if meta.uid() != euid && meta.uid() != 0 {
-        return Err(bad(format!(
-            "is owned by uid {}; it must be owned by root or by uid {euid} (this process)",
-            meta.uid()
-        )));
-    }
-    let mode = meta.mode() & 0o7777;
-    if mode & 0o077 != 0 {
-        return Err(bad(format!(
-            "has mode {mode:04o}; 0600 or stricter is required (no group or other permissions)"
-        )));
-    }
-    let mut text = Vec::new();
-    file.take(MAX_SECRET_FILE_BYTES + 1)
-        .read_to_end(&mut text)
-        .map_err(|e| bad(format!("cannot be read: {e}")))?;
-    if text.len() as u64 > MAX_SECRET_FILE_BYTES {
-        wipe(&mut text);
-        return Err(bad(format!(
-            "is larger than {MAX_SECRET_FILE_BYTES} bytes; it must hold one hex key"
-        )));
-    }
-    Ok(text)
+/// Opened and checked on the handle by the one secure reader the config uses too (no symlink,
+/// no FIFO, regular file, owner root or us, 0600 or stricter).
+fn read_secret_file(path: &Path) -> Result<Vec<u8>, AuditError> {
+    crate::config::secure_read_bytes(path, crate::config::FileKind::Secret)
+        .map(|(bytes, _)| bytes)
+        .map_err(|problems| AuditError::Secret {
+            source: String::new(),
+            problem: problems.join("; "),
+        })
 }
 
 fn decode_secret(text: &[u8], source: &SecretSource) -> Result<Vec<u8>, AuditError> {
@@ -255,9 +214,13 @@ mod tests {
         let e = AuditKey::load(&SecretSource::File(link)).unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
         let e = AuditKey::load(&SecretSource::File(dir.path().to_path_buf())).unwrap_err();
-        assert!(e.to_string().contains("not a regular file"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("is a directory; a regular file is required"),
+            "{e}"
+        );
         let e = AuditKey::load(&SecretSource::File(dir.join("absent"))).unwrap_err();
-        assert!(e.to_string().contains("cannot be opened"), "{e}");
+        assert!(e.to_string().contains("cannot open secret file"), "{e}");
     }
 
     #[test]
@@ -296,7 +259,7 @@ mod tests {
         let e = AuditKey::load(&SecretSource::File(p))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("larger than 4096"), "{e}");
+        assert!(e.contains("is 5000 bytes; the limit is 4096"), "{e}");
         assert!(AuditKey::from_bytes(&[7; 31]).is_err());
     }
 

@@ -148,6 +148,9 @@ impl fmt::Display for AuditError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             AuditError::Settings(m) => write!(f, "audit settings: {m}"),
+            AuditError::Secret { source, problem } if source.is_empty() => {
+                write!(f, "audit secret: {problem}")
+            }
             AuditError::Secret { source, problem } => write!(f, "audit secret: {source} {problem}"),
             AuditError::Io {
                 action,
