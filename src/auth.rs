@@ -29,14 +29,16 @@ pub struct Caller {
     pub identity: String,
     /// The OS user behind the caller, where the transport knows it.
     pub uid: Option<u32>,
-    /// Scopes granted (already intersected with the server's enabled scopes).
+    /// The most this caller's credentials can grant; the gate intersects it with the config in
+    /// force (see `policy::effective_scopes`).
     pub scopes: ScopeSet,
 }
 
 impl Caller {
     /// A local caller that reached us through a channel the OS controls (stdio, the CLI): whoever
     /// could spawn us is who we run as.
-    pub fn local(transport: TransportKind, scopes: ScopeSet) -> Self {
+    pub fn local(transport: TransportKind) -> Self {
+        let scopes = ScopeSet::all();
         let uid = crate::sys::uid();
         Caller {
             transport,

@@ -1,57 +1,82 @@
 #![forbid(unsafe_code)]
-//! Command-line parsing (lexopt) and the subcommands.
+//! Command-line parsing (lexopt), process hardening at startup, and the subcommands.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 use std::time::Instant;
 
 use lexopt::prelude::*;
 use serde_json::Value;
 
 use crate::auth::{Caller, TransportKind};
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::error::Error;
 use crate::server::Server;
+use crate::sys;
 use crate::tools::Cancel;
-use crate::{output, policy};
+use crate::{log, output, policy};
 
 const HELP: &str = "\
 sysgate: read-mostly access to this Linux host for MCP clients, never a shell
 
 USAGE:
-    sysgate [serve] [--transport stdio]     serve MCP (default: stdio)
-    sysgate query TOOL [--args JSON]        run one tool call through the same gate, print the result
-    sysgate tools [--markdown]              list the tools this build has
-    sysgate version | --version             print the version
-    sysgate help | --help                   print this help
+    sysgate [serve] [--config FILE] [--transport stdio]   serve MCP (default: stdio)
+    sysgate check-config [--config FILE]                  validate a config without starting
+    sysgate query TOOL [--args JSON] [--config FILE]      run one tool call through the same gate
+    sysgate tools [--markdown]                            list the tools this build has
+    sysgate version | --version                           print the version
+    sysgate help | --help                                 print this help
 
-An MCP client normally spawns `sysgate` itself; see README.md.
+The config defaults to /etc/sysgate/config.yaml; when that file does not exist and no --config is
+given, built-in safe defaults apply. An MCP client normally spawns `sysgate` itself; see README.md.
 ";
 
+#[derive(Debug)]
 enum Command {
     Serve,
+    CheckConfig,
     Query { tool: String, args: Option<String> },
     Tools { markdown: bool },
     Version,
     Help,
 }
 
-fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, lexopt::Error> {
+#[derive(Debug)]
+struct Invocation {
+    command: Command,
+    config: Option<PathBuf>,
+}
+
+fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocation, lexopt::Error> {
     let mut p = lexopt::Parser::from_iter(std::iter::once("sysgate".into()).chain(args));
     let mut cmd: Option<String> = None;
     let mut positional = Vec::new();
     let mut query_args = None;
     let mut markdown = false;
+    let mut config = None;
     while let Some(arg) = p.next()? {
         match arg {
-            Short('h') | Long("help") => return Ok(Command::Help),
-            Short('V') | Long("version") => return Ok(Command::Version),
+            Short('h') | Long("help") => {
+                return Ok(Invocation {
+                    command: Command::Help,
+                    config,
+                });
+            }
+            Short('V') | Long("version") => {
+                return Ok(Invocation {
+                    command: Command::Version,
+                    config,
+                });
+            }
             Long("transport") => {
                 let t: String = p.value()?.string()?;
                 if t != "stdio" {
                     return Err(format!("--transport {t}: this build serves `stdio` only").into());
                 }
             }
+            Long("config") => config = Some(PathBuf::from(p.value()?)),
             Long("args") => query_args = Some(p.value()?.string()?),
             Long("markdown") => markdown = true,
             Value(v) if cmd.is_none() => cmd = Some(v.string()?),
@@ -63,6 +88,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, 
     let has_args = query_args.is_some();
     let command = match cmd.as_deref() {
         None | Some("serve") => Command::Serve,
+        Some("check-config") => Command::CheckConfig,
         Some("query") => Command::Query {
             tool: positional
                 .next()
@@ -82,22 +108,22 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Command, 
     if has_args && !matches!(command, Command::Query { .. }) {
         return Err("--args only goes with `query`".into());
     }
-    Ok(command)
+    Ok(Invocation { command, config })
 }
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
-    let cmd = match parse(std::env::args_os().skip(1)) {
+    let inv = match parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sysgate: {e}\n\n{HELP}");
             return ExitCode::from(2);
         }
     };
-    match run(cmd) {
+    match run(inv) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("sysgate: {e}");
+            log::error(&e.to_string());
             ExitCode::FAILURE
         }
     }
@@ -110,16 +136,42 @@ fn stdout_write(s: &str) -> Result<(), Error> {
         .map_err(|e| Error::io("writing stdout", e))
 }
 
-fn run(cmd: Command) -> Result<ExitCode, Error> {
-    match cmd {
+fn run(inv: Invocation) -> Result<ExitCode, Error> {
+    match inv.command {
         Command::Help => stdout_write(HELP)?,
         Command::Version => stdout_write(&format!("sysgate {}\n", crate::VERSION))?,
+        Command::CheckConfig => {
+            return match config::load(inv.config.as_deref()) {
+                Ok(c) => {
+                    for w in &c.warnings {
+                        log::warn(w);
+                    }
+                    stdout_write(&format!("{}\n", config::summary(&c)))?;
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(problems) => {
+                    for p in &problems {
+                        log::error(p);
+                    }
+                    log::error(&format!("config invalid: {} problem(s)", problems.len()));
+                    Ok(ExitCode::FAILURE)
+                }
+            };
+        }
         Command::Serve => {
-            let server = Server::new(Config::default())?;
+            // Before any thread exists, so every thread inherits the mask (see sys::block_signals).
+            sys::block_signals().map_err(|e| Error::io("blocking signals", e))?;
+            let (config, server) = start(inv.config)?;
+            spawn_signal_thread(Arc::clone(&server));
+            log::info(&format!(
+                "sysgate {} serving stdio; {}",
+                crate::VERSION,
+                config::summary(&config)
+            ));
             crate::transport::stdio::serve(server)?;
         }
         Command::Tools { markdown } => {
-            let server = Server::new(Config::default())?;
+            let server = Server::new(Config::default(), None)?;
             let text = if markdown {
                 crate::tools::reference_markdown(&server.registry)
             } else {
@@ -131,19 +183,107 @@ fn run(cmd: Command) -> Result<ExitCode, Error> {
             };
             stdout_write(&text)?;
         }
-        Command::Query { tool, args } => return query(&tool, args.as_deref()),
+        Command::Query { tool, args } => {
+            let (_, server) = start(inv.config)?;
+            return query(&server, &tool, args.as_deref());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
 
+/// Harden the process, load and check the config, refuse unsafe situations, build the server.
+/// Everything here happens before any listener opens or any tool runs.
+fn start(config_arg: Option<PathBuf>) -> Result<(Arc<Config>, Arc<Server>), Error> {
+    // Files we create (audit logs, sockets) are private unless we say otherwise.
+    sys::set_umask(0o077);
+    sys::set_not_dumpable().map_err(|e| Error::io("prctl(PR_SET_DUMPABLE)", e))?;
+    sys::disable_core_dumps().map_err(|e| Error::io("setrlimit(RLIMIT_CORE)", e))?;
+
+    let config = config::load(config_arg.as_deref()).map_err(|problems| {
+        for p in &problems {
+            log::error(p);
+        }
+        Error::Config(format!(
+            "refusing to start: {} problem(s) in the configuration",
+            problems.len()
+        ))
+    })?;
+    log::set_level(config.log_level);
+    for w in &config.warnings {
+        log::warn(w);
+    }
+    if sys::euid() == 0 {
+        if !config.allow_root {
+            return Err(Error::Config(
+                "refusing to run as root: sysgate needs no privileges for its read-only tools. Run it as an \
+                 unprivileged service user, or set `allow_root: true` in the config if you accept what root adds"
+                    .into(),
+            ));
+        }
+        log::warn(
+            "running as root (allow_root: true): tools read with root's rights, e.g. every process's \
+             command line and owner, and every mount; a flaw in sysgate would be a root compromise",
+        );
+    }
+    if let Some(gid) = docker_gid()
+        && sys::groups().contains(&gid)
+    {
+        log::warn(
+            "the service user is in the `docker` group, which is equivalent to root on this host; \
+             remove it unless container tools need it",
+        );
+    }
+    let server = Server::new(config, config_arg)?;
+    Ok((server.config(), server))
+}
+
+fn docker_gid() -> Option<u32> {
+    let text = std::fs::read_to_string("/etc/group").ok()?;
+    text.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next()? == "docker").then_some(())?;
+        f.nth(1)?.parse().ok()
+    })
+}
+
+fn spawn_signal_thread(server: Arc<Server>) {
+    let _ = std::thread::Builder::new()
+        .name("sysgate-signals".into())
+        .spawn(move || {
+            loop {
+                match sys::wait_signal() {
+                    sys::Signal::Hangup => match server.reload() {
+                        Ok(notes) => {
+                            log::info(&format!(
+                                "config reloaded; {}",
+                                config::summary(&server.config())
+                            ));
+                            for n in notes {
+                                log::warn(&n);
+                            }
+                        }
+                        Err(problems) => {
+                            for p in &problems {
+                                log::error(p);
+                            }
+                            log::error(
+                                "config reload rejected; the previous config stays in force",
+                            );
+                        }
+                    },
+                    sys::Signal::Terminate => {
+                        log::info("terminating on signal");
+                        std::process::exit(0);
+                    }
+                }
+            }
+        });
+}
+
 /// One tool call through the same gate and handler as a session; prints the `tools/call` result.
-fn query(name: &str, args: Option<&str>) -> Result<ExitCode, Error> {
-    let server = Server::new(Config::default())?;
+fn query(server: &Server, name: &str, args: Option<&str>) -> Result<ExitCode, Error> {
     let config = server.config();
-    let caller = Caller::local(
-        TransportKind::Cli,
-        config.scopes.stdio.intersect(config.scopes.enabled),
-    );
+    let caller = Caller::local(TransportKind::Cli);
     let args: Option<Value> = match args {
         None => None,
         Some(text) => Some(
@@ -184,24 +324,33 @@ fn query(name: &str, args: Option<&str>) -> Result<ExitCode, Error> {
 mod tests {
     use super::*;
 
-    fn p(args: &[&str]) -> Result<Command, lexopt::Error> {
+    fn p(args: &[&str]) -> Result<Invocation, lexopt::Error> {
         parse(args.iter().map(|s| std::ffi::OsString::from(*s)))
     }
 
     #[test]
     fn parses_commands() {
-        assert!(matches!(p(&[]), Ok(Command::Serve)));
+        assert!(matches!(p(&[]).unwrap().command, Command::Serve));
+        let inv = p(&["serve", "--transport", "stdio", "--config", "/x.yaml"]).unwrap();
+        assert!(matches!(inv.command, Command::Serve));
+        assert_eq!(inv.config, Some(PathBuf::from("/x.yaml")));
         assert!(matches!(
-            p(&["serve", "--transport", "stdio"]),
-            Ok(Command::Serve)
+            p(&["--version"]).unwrap().command,
+            Command::Version
         ));
-        assert!(matches!(p(&["--version"]), Ok(Command::Version)));
-        match p(&["query", "get_processes", "--args", "{\"limit\":3}"]) {
-            Ok(Command::Query { tool, args }) => {
+        assert!(matches!(
+            p(&["check-config"]).unwrap().command,
+            Command::CheckConfig
+        ));
+        match p(&["query", "get_processes", "--args", "{\"limit\":3}"])
+            .unwrap()
+            .command
+        {
+            Command::Query { tool, args } => {
                 assert_eq!(tool, "get_processes");
                 assert_eq!(args.as_deref(), Some("{\"limit\":3}"));
             }
-            _ => panic!("expected query"),
+            c => panic!("expected query, got {c:?}"),
         }
     }
 
@@ -213,5 +362,6 @@ mod tests {
         assert!(p(&["serve", "extra"]).is_err());
         assert!(p(&["--args", "{}"]).is_err());
         assert!(p(&["--nope"]).is_err());
+        assert!(p(&["--config"]).is_err());
     }
 }

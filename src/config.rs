@@ -1,14 +1,31 @@
 #![forbid(unsafe_code)]
-//! Typed configuration. Today only the built-in safe defaults exist; the YAML file, its integrity
-//! checks and reload arrive with the config work. Every field here is enforced somewhere.
+//! Typed configuration: the YAML file, its integrity checks, validation and the environment
+//! override policy. A key that is parsed is enforced; there are no placeholder settings.
+//!
+//! Loading is two-phase: `secure_read` opens the file with `O_NOFOLLOW | O_NONBLOCK` and checks
+//! the open handle (never the path, so a swap between check and use is impossible), then
+//! `parse` turns the text into a `Config` and `validate` checks every rule, collecting all
+//! problems so an operator can fix them in one pass.
 
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use serde::Deserialize;
 
 use crate::policy::{Scope, ScopeSet};
 use crate::tools::Impact;
 
+/// Where the config lives unless `--config` says otherwise.
+pub const DEFAULT_PATH: &str = "/etc/sysgate/config.yaml";
+/// Larger config files are refused before parsing.
+const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
 /// Hard limits on what a connection may send.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Limits {
     /// Largest accepted JSON-RPC message, in bytes (one line on stdio).
     pub max_message_bytes: usize,
@@ -29,7 +46,7 @@ impl Default for Limits {
 }
 
 /// Worker pool sizing and per-impact-class deadlines.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Resources {
     /// Worker threads that run tool handlers; also the most calls running at once.
     pub max_concurrent_queries: usize,
@@ -57,40 +74,757 @@ impl Resources {
             Impact::Medium => self.timeout_medium,
         }
     }
+
+    /// The longest deadline of any class.
+    pub fn longest_deadline(&self) -> Duration {
+        self.timeout_minimal
+            .max(self.timeout_low)
+            .max(self.timeout_medium)
+    }
 }
 
 /// Which scopes exist on this server, and which a stdio caller holds.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Scopes {
     pub enabled: ScopeSet,
-    /// Scopes granted to stdio callers (intersected with `enabled`).
+    /// Scopes granted to stdio callers (always within `enabled`).
     pub stdio: ScopeSet,
+    /// Tools refused by name even when their scope is enabled.
+    pub denied_tools: BTreeSet<String>,
+}
+
+/// DESIGN's defaults: the read-only scopes are on; everything that can change the host or reveal
+/// secrets is off until an operator turns it on.
+fn default_enabled() -> ScopeSet {
+    [
+        Scope::Core,
+        Scope::LogsSystem,
+        Scope::Hooks,
+        Scope::Sbom,
+        Scope::ContainerRead,
+    ]
+    .into_iter()
+    .collect()
 }
 
 impl Default for Scopes {
     fn default() -> Self {
-        // DESIGN's defaults: the read-only scopes are on, everything that can change the host or
-        // reveal secrets is off until an operator turns it on.
-        let enabled: ScopeSet = [
-            Scope::Core,
-            Scope::LogsSystem,
-            Scope::Hooks,
-            Scope::Sbom,
-            Scope::ContainerRead,
-        ]
-        .into_iter()
-        .collect();
+        let enabled = default_enabled();
         Scopes {
             enabled,
             stdio: enabled,
+            denied_tools: BTreeSet::new(),
         }
     }
 }
 
+/// Log verbosity on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    fn parse(s: &str) -> Option<LogLevel> {
+        Some(match s {
+            "error" => LogLevel::Error,
+            "warn" => LogLevel::Warn,
+            "info" => LogLevel::Info,
+            "debug" => LogLevel::Debug,
+            _ => return None,
+        })
+    }
+}
+
+/// The transports this build can serve.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    Stdio,
+}
+
 /// The whole configuration.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// The file this came from (`None`: built-in defaults).
+    pub source: Option<PathBuf>,
+    pub transport: Transport,
+    pub allow_root: bool,
+    pub log_level: LogLevel,
+    /// When false, a config file readable by group/other is a warning instead of a refusal.
+    /// Nothing else relaxes (see `docs/configuration.md`).
+    pub fail_closed: bool,
     pub limits: Limits,
     pub resources: Resources,
     pub scopes: Scopes,
+    /// Warnings to print on every start and reload.
+    pub warnings: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            source: None,
+            transport: Transport::Stdio,
+            allow_root: false,
+            log_level: LogLevel::Info,
+            fail_closed: true,
+            limits: Limits::default(),
+            resources: Resources::default(),
+            scopes: Scopes::default(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+// ---- The file format. Every struct denies unknown keys. -------------------------------------
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    transport: Option<String>,
+    allow_root: Option<bool>,
+    log_level: Option<LogLevel>,
+    config: Option<FileConfigSection>,
+    limits: Option<FileLimits>,
+    resources: Option<FileResources>,
+    scopes: Option<BTreeMap<String, FileScope>>,
+    queries: Option<FileQueries>,
+    stdio: Option<FileStdio>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfigSection {
+    fail_closed: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLimits {
+    max_message_bytes: Option<u64>,
+    max_json_depth: Option<u64>,
+    max_in_flight: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileResources {
+    max_concurrent_queries: Option<u64>,
+    timeouts: Option<FileTimeouts>,
+}
+
+/// Per-impact-class deadlines in milliseconds (the seed's `resources.timeouts`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileTimeouts {
+    minimal: Option<u64>,
+    low: Option<u64>,
+    medium: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileScope {
+    enabled: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQueries {
+    /// Tools refused by name.
+    #[serde(default)]
+    deny: Vec<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileStdio {
+    /// Scopes granted to stdio callers; meta-scopes allowed. Default: every enabled scope.
+    scopes: Option<Vec<String>>,
+}
+
+// ---- Secure file reading ---------------------------------------------------------------------
+
+/// What a file read by `secure_read` may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// The config file: 0640 or stricter.
+    Config,
+    /// A key or secret file: 0600 or stricter.
+    Secret,
+}
+
+impl FileKind {
+    fn max_mode(self) -> u32 {
+        match self {
+            FileKind::Config => 0o640,
+            FileKind::Secret => 0o600,
+        }
+    }
+
+    /// Larger files are refused unread: a config is small, a secret is one hex key.
+    fn max_bytes(self) -> u64 {
+        match self {
+            FileKind::Config => MAX_CONFIG_BYTES,
+            FileKind::Secret => 4096,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            FileKind::Config => "config file",
+            FileKind::Secret => "secret file",
+        }
+    }
+}
+
+/// A file's problems found on its open handle.
+#[derive(Debug, Default)]
+pub struct FileCheck {
+    /// Problems that make the content untrustworthy; always fatal.
+    pub hard: Vec<String>,
+    /// Readable by group/other beyond the allowed mode; fatal unless `fail_closed: false`.
+    pub readable_by_others: Option<String>,
+}
+
+/// Open `path` without following a final symlink and without blocking on a FIFO, check the open
+/// handle (regular file, owner root or our effective user, mode), and read at most
+/// `MAX_CONFIG_BYTES`. Returns the text and the soft problems (hard problems are errors).
+pub fn secure_read(path: &Path, kind: FileKind) -> Result<(String, FileCheck), Vec<String>> {
+    let (bytes, check) = secure_read_bytes(path, kind)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        vec![format!(
+            "{} {} is not valid UTF-8",
+            kind.what(),
+            path.display()
+        )]
+    })?;
+    Ok((text, check))
+}
+
+/// `secure_read` without the UTF-8 step, for secrets the caller wipes after use.
+pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
+    let name = path.display();
+    let what = kind.what();
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            vec![if e.raw_os_error() == Some(libc::ELOOP) {
+                format!(
+                    "{what} {name} is a symbolic link; refusing to follow it (name the real file)"
+                )
+            } else {
+                format!("cannot open {what} {name}: {e}")
+            }]
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| vec![format!("cannot stat {what} {name}: {e}")])?;
+    let mut check = FileCheck::default();
+    if !meta.file_type().is_file() {
+        let found = if meta.is_dir() {
+            "a directory"
+        } else if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+            "a FIFO"
+        } else {
+            "not a regular file"
+        };
+        return Err(vec![format!(
+            "{what} {name} is {found}; a regular file is required"
+        )]);
+    }
+    let euid = crate::sys::euid();
+    if meta.uid() != 0 && meta.uid() != euid {
+        check.hard.push(format!(
+            "{what} {name} is owned by uid {}; required: root (uid 0) or the service user (uid {euid})",
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    let max = kind.max_mode();
+    if mode & 0o022 != 0 || mode & 0o7000 != 0 {
+        check.hard.push(format!(
+            "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter"
+        ));
+    } else if mode & !max != 0 {
+        let problem = format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter");
+        // A secret readable by anyone else is already leaked; only the config may be relaxed.
+        match kind {
+            FileKind::Secret => check.hard.push(problem),
+            FileKind::Config => check.readable_by_others = Some(problem),
+        }
+    }
+    let limit = kind.max_bytes();
+    if meta.len() > limit {
+        check.hard.push(format!(
+            "{what} {name} is {} bytes; the limit is {limit}",
+            meta.len()
+        ));
+    }
+    if !check.hard.is_empty() {
+        return Err(check.hard);
+    }
+    let mut bytes = Vec::new();
+    // The size check above used fstat; a file growing meanwhile is still read only up to it.
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| vec![format!("cannot read {what} {name}: {e}")])?;
+    Ok((bytes, check))
+}
+
+// ---- Parsing and validation ------------------------------------------------------------------
+
+fn yaml_options() -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_depth = 16;
+    budget.max_events = 100_000;
+    budget.max_nodes = 50_000;
+    budget.max_aliases = 64;
+    budget.max_anchors = 64;
+    budget.max_documents = 1;
+    budget.max_total_scalar_bytes = MAX_CONFIG_BYTES as usize;
+    let mut o = serde_saphyr::Options::default();
+    o.budget = Some(budget);
+    o.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::Error;
+    o.merge_keys = serde_saphyr::MergeKeyPolicy::Error;
+    // `yes`/`no`/`on` are strings, not booleans: no YAML 1.1 surprises in a security file.
+    o.strict_booleans = true;
+    o
+}
+
+/// Parse YAML text into a validated `Config`. Every problem found is returned.
+pub fn parse(text: &str, source: Option<&Path>) -> Result<Config, Vec<String>> {
+    let file: FileConfig = if text.trim().is_empty() {
+        FileConfig::default()
+    } else {
+        serde_saphyr::from_str_with_options(text, yaml_options())
+            .map_err(|e| vec![e.to_string()])?
+    };
+    build(file, source)
+}
+
+fn range(
+    problems: &mut Vec<String>,
+    key: &str,
+    v: Option<u64>,
+    min: u64,
+    max: u64,
+    default: u64,
+) -> u64 {
+    match v {
+        None => default,
+        Some(v) if v < min || v > max => {
+            problems.push(format!("{key}: {v} is out of range; allowed {min}..={max}"));
+            default
+        }
+        Some(v) => v,
+    }
+}
+
+fn scope_list(problems: &mut Vec<String>, key: &str, names: &[String]) -> ScopeSet {
+    let mut set = ScopeSet::EMPTY;
+    for n in names {
+        match ScopeSet::parse_name(n) {
+            Some(s) => set = set.union(s),
+            None => problems.push(format!(
+                "{key}: unknown scope `{n}` (known: {}, readonly, admin)",
+                ScopeSet::all().names().join(", ")
+            )),
+        }
+    }
+    set
+}
+
+fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>> {
+    let mut p = Vec::new();
+    let mut c = Config {
+        source: source.map(Path::to_path_buf),
+        ..Config::default()
+    };
+
+    match file.transport.as_deref() {
+        None | Some("stdio") => {}
+        Some(t @ ("unix" | "https")) => p.push(format!(
+            "transport: `{t}` is not available in this version of sysgate; only `stdio` is (refusing rather than starting without what `{t}` needs)"
+        )),
+        Some("http") => p.push("transport: plain `http` is never allowed; use `stdio`".into()),
+        Some(t) => p.push(format!("transport: unknown transport `{t}`; allowed: stdio")),
+    }
+    c.allow_root = file.allow_root.unwrap_or(false);
+    if let Some(l) = file.log_level {
+        c.log_level = l;
+    }
+    if let Some(cs) = file.config {
+        c.fail_closed = cs.fail_closed.unwrap_or(true);
+    }
+
+    let l = file.limits.unwrap_or_default();
+    let d = Limits::default();
+    c.limits.max_message_bytes = range(
+        &mut p,
+        "limits.max_message_bytes",
+        l.max_message_bytes,
+        1024,
+        64 << 20,
+        d.max_message_bytes as u64,
+    ) as usize;
+    c.limits.max_json_depth = range(
+        &mut p,
+        "limits.max_json_depth",
+        l.max_json_depth,
+        2,
+        512,
+        d.max_json_depth as u64,
+    ) as usize;
+    c.limits.max_in_flight = range(
+        &mut p,
+        "limits.max_in_flight",
+        l.max_in_flight,
+        1,
+        1024,
+        d.max_in_flight as u64,
+    ) as usize;
+
+    let r = file.resources.unwrap_or_default();
+    let dr = Resources::default();
+    c.resources.max_concurrent_queries = range(
+        &mut p,
+        "resources.max_concurrent_queries",
+        r.max_concurrent_queries,
+        1,
+        64,
+        dr.max_concurrent_queries as u64,
+    ) as usize;
+    let t = r.timeouts.unwrap_or_default();
+    // A deadline is a promise to the caller; ten minutes is already far past any tool here.
+    let ms = |p: &mut Vec<String>, key: &str, v: Option<u64>, d: Duration| {
+        Duration::from_millis(range(p, key, v, 1, 600_000, d.as_millis() as u64))
+    };
+    c.resources.timeout_minimal = ms(
+        &mut p,
+        "resources.timeouts.minimal",
+        t.minimal,
+        dr.timeout_minimal,
+    );
+    c.resources.timeout_low = ms(&mut p, "resources.timeouts.low", t.low, dr.timeout_low);
+    c.resources.timeout_medium = ms(
+        &mut p,
+        "resources.timeouts.medium",
+        t.medium,
+        dr.timeout_medium,
+    );
+
+    if let Some(scopes) = file.scopes {
+        let mut enabled = default_enabled();
+        for (name, entry) in scopes {
+            match Scope::ALL.iter().find(|s| s.name() == name) {
+                Some(s) if entry.enabled => enabled.insert(*s),
+                Some(s) => enabled.remove(*s),
+                None => p.push(format!(
+                    "scopes: unknown scope `{name}` (known: {})",
+                    ScopeSet::all().names().join(", ")
+                )),
+            }
+        }
+        c.scopes.enabled = enabled;
+    }
+    c.scopes.stdio = match file.stdio.and_then(|s| s.scopes) {
+        Some(names) => {
+            let granted = scope_list(&mut p, "stdio.scopes", &names);
+            let not_enabled = granted.difference(c.scopes.enabled);
+            if !not_enabled.is_empty() {
+                c.warnings.push(format!(
+                    "stdio.scopes grants {} but those scopes are disabled; they have no effect",
+                    not_enabled.names().join(", ")
+                ));
+            }
+            granted.intersect(c.scopes.enabled)
+        }
+        None => c.scopes.enabled,
+    };
+    if let Some(q) = file.queries {
+        for name in q.deny {
+            if crate::tools::definitions().any(|d| d.name == name) {
+                c.scopes.denied_tools.insert(name);
+            } else {
+                p.push(format!(
+                    "queries.deny: unknown tool `{name}` (see `sysgate tools`)"
+                ));
+            }
+        }
+    }
+    if !c.fail_closed {
+        c.warnings.push(
+            "config.fail_closed is false: a config file readable by group/other is accepted with a warning. Set it to true.".into(),
+        );
+    }
+    if p.is_empty() { Ok(c) } else { Err(p) }
+}
+
+/// Load the config named on the command line, or the default file if it exists, or the built-in
+/// defaults. Every problem (file, parse, validation, environment) is returned together.
+pub fn load(named: Option<&Path>) -> Result<Config, Vec<String>> {
+    let path = match named {
+        Some(p) => Some(p.to_path_buf()),
+        None => {
+            let d = Path::new(DEFAULT_PATH);
+            // Absent and not named: built-in safe defaults. Present: it must pass every check.
+            d.symlink_metadata().is_ok().then(|| d.to_path_buf())
+        }
+    };
+    let mut config = match &path {
+        None => Config::default(),
+        Some(path) => {
+            let (text, check) = secure_read(path, FileKind::Config)?;
+            let mut config = parse(&text, Some(path)).map_err(|problems| {
+                problems
+                    .into_iter()
+                    .map(|m| format!("{}: {m}", path.display()))
+                    .collect::<Vec<_>>()
+            })?;
+            if let Some(problem) = check.readable_by_others {
+                if config.fail_closed {
+                    return Err(vec![format!(
+                        "{problem} (set config.fail_closed: false to accept this with a warning)"
+                    )]);
+                }
+                config.warnings.push(problem);
+            }
+            config
+        }
+    };
+    apply_env(&mut config, std::env::vars_os())?;
+    Ok(config)
+}
+
+/// The environment override policy: only the log level may be overridden. Attempts to set
+/// secrets or authentication through the environment are refused; other `SYSGATE_*` variables
+/// are reported as ignored.
+pub fn apply_env(
+    config: &mut Config,
+    vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    for (k, v) in vars {
+        let Some(k) = k.to_str() else { continue };
+        let Some(name) = k.strip_prefix("SYSGATE_") else {
+            continue;
+        };
+        match name {
+            "LOG_LEVEL" => match v.to_str().and_then(LogLevel::parse) {
+                Some(l) => config.log_level = l,
+                None => problems.push(format!("{k}: must be one of error, warn, info, debug")),
+            },
+            _ if [
+                "SECRET",
+                "TOKEN",
+                "KEY",
+                "PASSWORD",
+                "AUTH",
+                "TLS",
+                "CERT",
+                "ROOT",
+                "FAIL_CLOSED",
+                "SCOPE",
+            ]
+            .iter()
+            .any(|w| name.contains(w)) =>
+            {
+                problems.push(format!(
+                    "{k}: secrets, authentication and security settings cannot be overridden from the environment; set them in the config file"
+                ));
+            }
+            _ => config.warnings.push(format!(
+                "{k} is not a recognised override and was ignored (allowed: SYSGATE_LOG_LEVEL)"
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
+/// Settings that only take effect at startup. A reload that changes them keeps the running
+/// values and says so.
+pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut v = Vec::new();
+    if old.transport != new.transport {
+        v.push("transport");
+    }
+    if old.allow_root != new.allow_root {
+        v.push("allow_root");
+    }
+    if old.resources.max_concurrent_queries != new.resources.max_concurrent_queries {
+        v.push("resources.max_concurrent_queries");
+    }
+    if old.limits.max_message_bytes != new.limits.max_message_bytes {
+        v.push("limits.max_message_bytes");
+    }
+    v
+}
+
+/// Keep the running values of restart-only settings in a reloaded config.
+pub fn carry_restart_only(old: &Config, new: &mut Config) {
+    new.transport = old.transport;
+    new.allow_root = old.allow_root;
+    new.resources.max_concurrent_queries = old.resources.max_concurrent_queries;
+    new.limits.max_message_bytes = old.limits.max_message_bytes;
+}
+
+/// A one-line summary for `check-config` and the startup log.
+pub fn summary(c: &Config) -> String {
+    format!(
+        "config ok: {}; transport stdio; scopes enabled: {}; stdio callers get: {}{}",
+        c.source
+            .as_ref()
+            .map_or("built-in defaults".to_string(), |p| p.display().to_string()),
+        c.scopes.enabled.names().join(", "),
+        c.scopes.stdio.names().join(", "),
+        if c.scopes.denied_tools.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "; denied tools: {}",
+                c.scopes
+                    .denied_tools
+                    .iter()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        }
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errs(yaml: &str) -> String {
+        parse(yaml, None).unwrap_err().join("\n")
+    }
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        let c = parse("", None).unwrap();
+        assert_eq!(c, Config::default());
+        assert!(c.scopes.enabled.contains(Scope::Core));
+        assert!(!c.scopes.enabled.contains(Scope::Sensitive));
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let c = parse(
+            "transport: stdio\nallow_root: true\nlog_level: debug\nconfig:\n  fail_closed: true\n\
+             limits:\n  max_message_bytes: 65536\n  max_json_depth: 32\n  max_in_flight: 8\n\
+             resources:\n  max_concurrent_queries: 2\n  timeouts: {minimal: 50, low: 500, medium: 2000}\n\
+             scopes:\n  hooks: {enabled: false}\n  sensitive:\n    enabled: true\n\
+             queries:\n  deny: [get_uptime]\nstdio:\n  scopes: [core, sensitive]\n",
+            None,
+        )
+        .unwrap();
+        assert!(c.allow_root);
+        assert_eq!(c.log_level, LogLevel::Debug);
+        assert_eq!(c.limits.max_message_bytes, 65536);
+        assert_eq!(c.resources.timeout_low, Duration::from_millis(500));
+        assert!(!c.scopes.enabled.contains(Scope::Hooks));
+        assert!(c.scopes.enabled.contains(Scope::Sensitive));
+        assert_eq!(c.scopes.stdio.names(), vec!["core", "sensitive"]);
+        assert!(c.scopes.denied_tools.contains("get_uptime"));
+    }
+
+    #[test]
+    fn unknown_and_duplicate_keys_are_errors_with_location() {
+        let e = errs("limits:\n  max_mesage_bytes: 10\n");
+        assert!(e.contains("max_mesage_bytes"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        let e = errs("allow_root: true\nallow_root: false\n");
+        assert!(e.to_lowercase().contains("duplicate"), "{e}");
+        assert!(errs("bogus: 1\n").contains("bogus"));
+    }
+
+    #[test]
+    fn limits_that_are_zero_negative_or_absurd_are_refused() {
+        assert!(
+            errs("limits: {max_in_flight: 0}").contains("limits.max_in_flight: 0 is out of range")
+        );
+        assert!(errs("limits: {max_message_bytes: 1}").contains("max_message_bytes"));
+        let e = errs("resources: {timeouts: {medium: 31536000000}}");
+        assert!(e.contains("resources.timeouts.medium"), "{e}");
+        let e = errs("resources: {max_concurrent_queries: -1}");
+        assert!(!e.is_empty());
+        assert!(errs("resources: {timeouts: {low: 0}}").contains("resources.timeouts.low: 0"));
+    }
+
+    #[test]
+    fn transports_and_scopes_are_checked() {
+        assert!(errs("transport: https").contains("not available"));
+        assert!(errs("transport: http").contains("never allowed"));
+        assert!(errs("transport: carrier-pigeon").contains("unknown transport"));
+        assert!(errs("scopes: {kore: {enabled: true}}").contains("unknown scope `kore`"));
+        assert!(errs("stdio: {scopes: [root]}").contains("unknown scope `root`"));
+        assert!(errs("queries: {deny: [rm_rf]}").contains("unknown tool `rm_rf`"));
+        // YAML 1.1 booleans are not booleans here.
+        assert!(parse("allow_root: yes", None).is_err());
+    }
+
+    #[test]
+    fn all_problems_are_reported_together() {
+        let e = parse(
+            "limits: {max_in_flight: 0, max_json_depth: 0}\ntransport: unix",
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(e.len(), 3, "{e:?}");
+    }
+
+    #[test]
+    fn stdio_scopes_stay_within_enabled_scopes() {
+        let c = parse("stdio: {scopes: [admin]}", None).unwrap();
+        assert_eq!(c.scopes.stdio, c.scopes.enabled);
+        assert!(c.warnings.iter().any(|w| w.contains("disabled")));
+    }
+
+    #[test]
+    fn env_overrides_follow_the_policy() {
+        let mut c = Config::default();
+        let v = |k: &str, val: &str| (std::ffi::OsString::from(k), std::ffi::OsString::from(val));
+        apply_env(
+            &mut c,
+            [v("SYSGATE_LOG_LEVEL", "debug"), v("HOME", "/root")],
+        )
+        .unwrap();
+        assert_eq!(c.log_level, LogLevel::Debug);
+        let e = apply_env(&mut c, [v("SYSGATE_JWT_SECRET", "x")]).unwrap_err();
+        assert!(e[0].contains("cannot be overridden"), "{e:?}");
+        assert!(apply_env(&mut c, [v("SYSGATE_DISABLE_AUTH", "1")]).is_err());
+        assert!(apply_env(&mut c, [v("SYSGATE_LOG_LEVEL", "loud")]).is_err());
+        apply_env(&mut c, [v("SYSGATE_COLOR", "1")]).unwrap();
+        assert!(c.warnings.iter().any(|w| w.contains("SYSGATE_COLOR")));
+    }
+
+    #[test]
+    fn reload_keeps_restart_only_settings() {
+        let old = Config::default();
+        let mut new = parse(
+            "resources: {max_concurrent_queries: 9}\nqueries: {deny: [whoami]}",
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            restart_only_changes(&old, &new),
+            vec!["resources.max_concurrent_queries"]
+        );
+        carry_restart_only(&old, &mut new);
+        assert_eq!(new.resources.max_concurrent_queries, 5);
+        assert!(new.scopes.denied_tools.contains("whoami"));
+    }
 }

@@ -8,10 +8,12 @@
 //! `unsafe` is denied crate-wide (see `Cargo.toml`); `sys` is the one module allowed it, and every
 //! other module forbids it outright.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod error;
+pub mod log;
 pub mod output;
 pub mod policy;
 pub mod protocol;

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde_json::{Map, Value};
 
-use crate::auth::Caller;
+use crate::auth::{Caller, TransportKind};
 use crate::config::Config;
 use crate::error::ToolError;
 use crate::tools::Tool;
@@ -104,8 +104,24 @@ impl ScopeSet {
         self.0 |= s.bit();
     }
 
+    pub fn remove(&mut self, s: Scope) {
+        self.0 &= !s.bit();
+    }
+
     pub fn intersect(self, other: ScopeSet) -> ScopeSet {
         ScopeSet(self.0 & other.0)
+    }
+
+    pub fn union(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 | other.0)
+    }
+
+    pub fn difference(self, other: ScopeSet) -> ScopeSet {
+        ScopeSet(self.0 & !other.0)
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
     }
 
     pub fn iter(self) -> impl Iterator<Item = Scope> {
@@ -145,9 +161,21 @@ impl fmt::Debug for ScopeSet {
     }
 }
 
+/// The scopes `caller` holds under `config`. Local callers (stdio, the CLI) take theirs from the
+/// config in force, so a reload that narrows `stdio.scopes` applies to running sessions too.
+pub fn effective_scopes(config: &Config, caller: &Caller) -> ScopeSet {
+    let granted = match caller.transport {
+        TransportKind::Stdio | TransportKind::Cli => config.scopes.stdio,
+    };
+    granted
+        .intersect(caller.scopes)
+        .intersect(config.scopes.enabled)
+}
+
 /// Whether `caller` may see `tool` at all (used by `tools/list` and `whoami`).
 pub fn visible(config: &Config, caller: &Caller, tool: &Tool) -> bool {
-    config.scopes.enabled.contains(tool.def.scope) && caller.scopes.contains(tool.def.scope)
+    effective_scopes(config, caller).contains(tool.def.scope)
+        && !config.scopes.denied_tools.contains(tool.def.name)
 }
 
 /// The gate: decide whether `caller` may run `tool` with `args`. Returns the validated arguments.
@@ -165,11 +193,18 @@ pub fn check(
             tool.def.name
         )));
     }
-    if !caller.scopes.contains(scope) {
+    if config.scopes.denied_tools.contains(tool.def.name) {
+        return Err(ToolError::Denied(format!(
+            "tool `{}` is denied by this server's configuration (queries.deny)",
+            tool.def.name
+        )));
+    }
+    let held = effective_scopes(config, caller);
+    if !held.contains(scope) {
         return Err(ToolError::Denied(format!(
             "tool `{}` needs scope `{scope}`, which this caller does not hold (granted: {})",
             tool.def.name,
-            caller.scopes.names().join(", ")
+            held.names().join(", ")
         )));
     }
     let args = match args {

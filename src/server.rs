@@ -2,13 +2,14 @@
 //! The shared server state: configuration, the compiled tool table, the worker pool and the
 //! deadline timer. Transports create one `Session` per connection on top of it.
 
+use std::path::PathBuf;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
 
 use crate::auth::Caller;
-use crate::config::Config;
+use crate::config::{self, Config};
 use crate::error::{Error, ToolError};
 use crate::tools::{Cancel, Ctx, ProgressFn, Registry, Tool};
 use crate::transport::pool::{Pool, Timer};
@@ -17,13 +18,15 @@ use crate::transport::pool::{Pool, Timer};
 #[derive(Debug)]
 pub struct Server {
     config: RwLock<Arc<Config>>,
+    /// What `--config` named (None: the default path or built-in defaults), for reloads.
+    config_arg: Option<PathBuf>,
     pub registry: Registry,
     pub pool: Pool,
     pub timer: Arc<Timer>,
 }
 
 impl Server {
-    pub fn new(config: Config) -> Result<Arc<Server>, Error> {
+    pub fn new(config: Config, config_arg: Option<PathBuf>) -> Result<Arc<Server>, Error> {
         let registry = Registry::new().map_err(Error::Config)?;
         let workers = config.resources.max_concurrent_queries;
         // Queue room for every connection's in-flight budget would be unbounded across
@@ -31,6 +34,7 @@ impl Server {
         let pool = Pool::new(workers, workers * 32);
         Ok(Arc::new(Server {
             config: RwLock::new(Arc::new(config)),
+            config_arg,
             registry,
             pool,
             timer: Timer::start(),
@@ -41,6 +45,23 @@ impl Server {
     /// changes the rules under a running call.
     pub fn config(&self) -> Arc<Config> {
         Arc::clone(&self.config.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// Re-read and validate the config file, then swap it in atomically. Calls in flight keep
+    /// the config they started with. On any problem the running config stays and the problems
+    /// are returned. On success returns notes (settings that need a restart, warnings).
+    pub fn reload(&self) -> Result<Vec<String>, Vec<String>> {
+        let mut new = config::load(self.config_arg.as_deref())?;
+        let old = self.config();
+        let mut notes: Vec<String> = config::restart_only_changes(&old, &new)
+            .into_iter()
+            .map(|k| format!("{k} changed; ignored until restart"))
+            .collect();
+        config::carry_restart_only(&old, &mut new);
+        notes.extend(new.warnings.iter().cloned());
+        crate::log::set_level(new.log_level);
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(new);
+        Ok(notes)
     }
 
     /// Run a tool's handler and check its result against the output schema. The gate has

@@ -85,6 +85,104 @@ pub fn pid() -> u32 {
     std::process::id()
 }
 
+/// Set the file mode creation mask; returns the previous one.
+pub fn set_umask(mask: u32) -> u32 {
+    // SAFETY: umask only swaps a process attribute and cannot fail.
+    unsafe { libc::umask(mask as libc::mode_t) as u32 }
+}
+
+/// Make this process non-dumpable: no core files, and other same-uid processes cannot ptrace it
+/// or read its memory through /proc.
+pub fn set_not_dumpable() -> io::Result<()> {
+    // SAFETY: PR_SET_DUMPABLE takes an integer argument and touches no memory of ours.
+    let rc = unsafe { libc::prctl(libc::PR_SET_DUMPABLE, 0 as libc::c_ulong, 0, 0, 0) };
+    if rc != 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Set the core file size limit (soft and hard) to zero.
+pub fn disable_core_dumps() -> io::Result<()> {
+    let lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: `lim` is a valid rlimit that outlives the call.
+    let rc = unsafe { libc::setrlimit(libc::RLIMIT_CORE, &lim) };
+    if rc != 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// The supplementary group ids of this process.
+pub fn groups() -> Vec<u32> {
+    let mut buf = vec![0 as libc::gid_t; 256];
+    // SAFETY: `buf` has room for `buf.len()` gids; getgroups writes at most that many.
+    let n = unsafe { libc::getgroups(buf.len() as libc::c_int, buf.as_mut_ptr()) };
+    match usize::try_from(n) {
+        Ok(n) => {
+            buf.truncate(n);
+            buf
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+/// Signals handled by the signal thread instead of asynchronous handlers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Hangup,
+    Terminate,
+}
+
+fn handled_set() -> libc::sigset_t {
+    let mut set = std::mem::MaybeUninit::<libc::sigset_t>::zeroed();
+    // SAFETY: `set` points to writable sigset_t storage; sigemptyset/sigaddset only write to it
+    // and cannot fail for these valid signal numbers.
+    unsafe {
+        libc::sigemptyset(set.as_mut_ptr());
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGHUP);
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGTERM);
+        libc::sigaddset(set.as_mut_ptr(), libc::SIGINT);
+        set.assume_init()
+    }
+}
+
+/// Block SIGHUP, SIGTERM and SIGINT in the calling thread. Called first thing in `main`, before
+/// any thread exists, so every thread inherits the mask and only `wait_signal` ever sees them:
+/// no asynchronous signal handler runs in this process.
+pub fn block_signals() -> io::Result<()> {
+    let set = handled_set();
+    // SAFETY: `set` is an initialised sigset_t; passing a null old-set pointer is allowed.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if rc != 0 {
+        Err(io::Error::from_raw_os_error(rc))
+    } else {
+        Ok(())
+    }
+}
+
+/// Wait for one of the blocked signals (call from a dedicated thread).
+pub fn wait_signal() -> Signal {
+    let set = handled_set();
+    loop {
+        let mut sig: libc::c_int = 0;
+        // SAFETY: `set` is initialised and `sig` is a valid out-pointer for the call's duration.
+        let rc = unsafe { libc::sigwait(&set, &mut sig) };
+        if rc == 0 {
+            return if sig == libc::SIGHUP {
+                Signal::Hangup
+            } else {
+                Signal::Terminate
+            };
+        }
+    }
+}
+
 /// One IPv4 address of a network interface.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ipv4IfAddr {

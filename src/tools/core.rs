@@ -28,6 +28,7 @@ const NO_ARGS: &str = r#"{"type":"object","properties":{},"additionalProperties"
 
 pub static TOOLS: &[ToolDef] = &[
     ToolDef {
+        // Low: the 100 ms sample overlaps a statfs pass capped at 600 ms, inside 1 s.
         name: "get_system_status",
         title: "System status",
         description: "One-call overview of this host: hostname, OS, kernel, uptime, load averages, CPU usage (sampled over 100 ms), memory use and the five fullest filesystems.",
@@ -39,6 +40,7 @@ pub static TOOLS: &[ToolDef] = &[
         handler: status::handler,
     },
     ToolDef {
+        // Medium: `sample_ms` may be up to 1000 ms, more than the 1 s of Low leaves.
         name: "get_cpu_info",
         title: "CPU information",
         description: "CPU model, vendor, physical cores and logical CPUs, frequencies in MHz where the kernel reports them, and usage in percent overall and per CPU, measured over `sample_ms`.",
@@ -50,6 +52,7 @@ pub static TOOLS: &[ToolDef] = &[
         handler: cpu::handler,
     },
     ToolDef {
+        // Minimal: one read of /proc/meminfo, no sampling (the latency benchmark tool).
         name: "get_memory_info",
         title: "Memory information",
         description: "Physical memory and swap from /proc/meminfo: total, free, available, buffers, cache, used and used percent. Used means total minus available.",
@@ -61,6 +64,7 @@ pub static TOOLS: &[ToolDef] = &[
         handler: memory::handler,
     },
     ToolDef {
+        // Medium: each hung mount may cost its 500 ms statfs timeout before it is marked stuck.
         name: "get_disk_info",
         title: "Disks and filesystems",
         description: "Mounted filesystems with device, type, read-only flag, size, used, available, use percent and inodes. Pseudo and memory-backed filesystems (proc, sysfs, cgroup, tmpfs, devtmpfs, squashfs images, ...) are left out unless `include_virtual` is true. A filesystem that does not answer within 500 ms (a dead network mount) is reported with an `error` instead of sizes.",
@@ -72,6 +76,7 @@ pub static TOOLS: &[ToolDef] = &[
         handler: disk::handler,
     },
     ToolDef {
+        // Low: a few sysfs reads per interface, up to 512 interfaces.
         name: "get_network_info",
         title: "Network interfaces",
         description: "Network interfaces with state, MTU, MAC address, link speed, IPv4 and IPv6 addresses, and receive/transmit byte, packet, error and drop counters.",
@@ -83,6 +88,7 @@ pub static TOOLS: &[ToolDef] = &[
         handler: network::handler,
     },
     ToolDef {
+        // Medium: `sample_ms` up to 2000 ms plus two scans of /proc.
         name: "get_processes",
         title: "Processes",
         description: "Running processes, sorted by CPU, memory, pid or name, optionally filtered by user and by a substring of the process name. CPU percent is of one CPU: the lifetime average when `sample_ms` is 0, else measured over `sample_ms`. Command lines are cut at 1024 characters; environments are never read.",
@@ -114,6 +120,7 @@ pub static TOOLS: &[ToolDef] = &[
         handler: get_uptime,
     },
     ToolDef {
+        // Minimal: four small /proc files.
         name: "get_load",
         title: "Load and pressure",
         description: "Load averages over 1, 5 and 15 minutes, runnable and total tasks, the last pid, and pressure stall information (PSI) for CPU, memory and I/O when the kernel provides it.",
@@ -125,6 +132,7 @@ pub static TOOLS: &[ToolDef] = &[
         handler: load::handler,
     },
     ToolDef {
+        // Low: hwmon reads can go out to slow buses (I2C, ACPI) and take milliseconds each.
         name: "get_temperature",
         title: "Temperatures",
         description: "Temperature sensors from hwmon and thermal zones in degrees Celsius, with their critical and maximum thresholds where known. An empty list with a `reason` when the host exposes none (usual in virtual machines).",
@@ -251,7 +259,7 @@ fn whoami(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError>
     let mut v = json!({
         "transport": ctx.caller.transport.name(),
         "identity": ctx.caller.identity,
-        "scopes": ctx.caller.scopes.names(),
+        "scopes": policy::effective_scopes(ctx.config, ctx.caller).names(),
         "tools": tools,
     });
     if let Some(uid) = ctx.caller.uid {

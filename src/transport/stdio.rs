@@ -41,14 +41,11 @@ impl<W: Write + Send> Sink for LineSink<W> {
 /// Serve one session over stdin/stdout until EOF.
 pub fn serve(server: Arc<Server>) -> Result<(), Error> {
     let config = server.config();
-    let caller = Caller::local(
-        TransportKind::Stdio,
-        config.scopes.stdio.intersect(config.scopes.enabled),
-    );
+    let caller = Caller::local(TransportKind::Stdio);
     let sink: Arc<dyn Sink> = Arc::new(LineSink::new(io::stdout()));
     let session = Session::new(Arc::clone(&server), caller, sink);
     let max = config.limits.max_message_bytes;
-    let longest = config.resources.timeout_medium;
+    let longest = config.resources.longest_deadline();
     drop(config);
 
     let mut input = BufReader::with_capacity(64 * 1024, io::stdin());

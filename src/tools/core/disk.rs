@@ -349,7 +349,7 @@ pub(super) fn select_mounts(all: Vec<Mount>, include_virtual: bool) -> (Vec<Moun
     (keep, skipped, truncated)
 }
 
-fn describe(m: &Mount, outcome: &Outcome) -> Filesystem {
+pub(super) fn describe(m: &Mount, outcome: &Outcome) -> Filesystem {
     let mut fs = Filesystem {
         mount_point: text(&m.mount_point),
         device: text(&m.source),

@@ -31,7 +31,7 @@ pub const INPUT: &str = r#"{
             "description": "most processes to return"},
         "user": {"type": "string", "pattern": "^[a-z_][a-z0-9_.-]{0,31}$",
             "description": "only processes whose effective user is this (a name from /etc/passwd)"},
-        "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\p{Cc}]+$",
+        "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
             "description": "only processes whose name contains this (ASCII case-insensitive; the kernel keeps 15 bytes of a name)"},
         "sample_ms": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 0,
             "description": "0: CPU percent is the average over each process's lifetime; otherwise it is measured over this many milliseconds"}

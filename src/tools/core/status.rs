@@ -307,3 +307,49 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
         filesystems_not_measured,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::procfs::parse_mountinfo;
+
+    #[test]
+    fn fullest_five_most_used_first() {
+        let mounts: Vec<_> = (0..8)
+            .map(|i| {
+                parse_mountinfo(format!("1 1 0:1 / /m{i} rw - ext4 /dev/x{i} rw\n").as_bytes())
+                    .remove(0)
+            })
+            .collect();
+        let stats = |used: u64| {
+            disk::Outcome::Stats(crate::sys::FsStats {
+                total_bytes: 100,
+                free_bytes: 100 - used,
+                avail_bytes: 100 - used,
+                total_inodes: 0,
+                free_inodes: 0,
+            })
+        };
+        let outcomes = [
+            stats(10),
+            disk::Outcome::TimedOut,
+            stats(90),
+            stats(50),
+            stats(90),
+            stats(0),
+            stats(70),
+            disk::Outcome::Failed("EACCES".into()),
+        ];
+        let fss = mounts
+            .iter()
+            .zip(&outcomes)
+            .map(|(m, o)| disk::describe(m, o))
+            .collect();
+        let (top, not_measured) = fullest(fss);
+        let order: Vec<&str> = top.iter().map(|f| f.mount_point.as_str()).collect();
+        // Ties (two at 90%) break by mount point; unmeasured ones are counted, not ranked.
+        assert_eq!(order, ["/m2", "/m4", "/m6", "/m3", "/m0"]);
+        assert_eq!(not_measured, 2);
+        assert_eq!(top[0].use_percent, 90.0);
+    }
+}

@@ -1,0 +1,350 @@
+//! Config integrity, fail-closed startup and live reload, through the real binary.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use common::{Client, TempDir, root_prefix, run, write_config};
+use serde_json::json;
+
+/// `check-config` and `serve` must both refuse; returns check-config's stderr.
+fn refused(path: &std::path::Path) -> String {
+    let p = path.to_str().unwrap();
+    let (code, out, err) = run(&["check-config", "--config", p]);
+    assert_ne!(code, 0, "check-config accepted {p}: {out}");
+    // serve must refuse before reading any request: it exits even though stdin stays open.
+    let mut c = Client::spawn(&["serve", "--config", p]);
+    let status = wait_exit(&mut c, Duration::from_secs(5));
+    assert!(
+        matches!(status, Some(code) if code != 0),
+        "serve did not refuse {p}"
+    );
+    assert!(
+        c.recv(Duration::from_millis(100)).is_none(),
+        "serve wrote to stdout while refusing"
+    );
+    err
+}
+
+fn wait_exit(c: &mut Client, timeout: Duration) -> Option<i32> {
+    let end = std::time::Instant::now() + timeout;
+    while std::time::Instant::now() < end {
+        if let Some(s) = c.child.try_wait().unwrap() {
+            return s.code();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn a_good_config_passes_with_a_summary() {
+    let d = TempDir::new("cfg-ok");
+    let p = d.path("c.yaml");
+    write_config(&p, "queries: {deny: [get_uptime]}\n", 0o600);
+    let (code, out, err) = run(&["check-config", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.starts_with("config ok: "), "{out}");
+    assert!(out.contains("denied tools: get_uptime"), "{out}");
+    // 0640 is the loosest accepted mode.
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o640)).unwrap();
+    assert_eq!(run(&["check-config", "--config", p.to_str().unwrap()]).0, 0);
+}
+
+#[test]
+fn file_mode_owner_and_type_refusals_name_the_file_and_the_rule() {
+    let d = TempDir::new("cfg-modes");
+    let p = d.path("c.yaml");
+
+    write_config(&p, "", 0o644);
+    let e = refused(&p);
+    assert!(
+        e.contains("has mode 0644; required 0640 or stricter"),
+        "{e}"
+    );
+    assert!(e.contains(p.to_str().unwrap()), "{e}");
+
+    write_config(&p, "", 0o660);
+    let e = refused(&p);
+    assert!(e.contains("mode 0660, which lets others change it"), "{e}");
+
+    write_config(&p, "", 0o602);
+    assert!(refused(&p).contains("lets others change it"));
+
+    let link = d.path("link.yaml");
+    write_config(&p, "", 0o600);
+    std::os::unix::fs::symlink(&p, &link).unwrap();
+    assert!(refused(&link).contains("is a symbolic link"));
+
+    let dir = d.path("dir.yaml");
+    std::fs::create_dir(&dir).unwrap();
+    assert!(refused(&dir).contains("is a directory"));
+
+    let fifo = d.path("fifo.yaml");
+    let st = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    // Opening must not block on the FIFO (O_NONBLOCK), and it is refused as not a regular file.
+    assert!(refused(&fifo).contains("is a FIFO"));
+
+    assert!(refused(&d.path("missing.yaml")).contains("cannot open config file"));
+}
+
+#[test]
+fn a_file_owned_by_another_user_is_refused() {
+    if !root_prefix().is_empty() {
+        let d = TempDir::new("cfg-owner");
+        let p = d.path("c.yaml");
+        write_config(&p, "", 0o600);
+        std::os::unix::fs::chown(&p, Some(65534), Some(65534)).unwrap();
+        let e = refused(&p);
+        assert!(
+            e.contains("is owned by uid 65534; required: root (uid 0) or the service user"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn content_problems_are_refused_with_the_key_and_line() {
+    let d = TempDir::new("cfg-content");
+    let p = d.path("c.yaml");
+    let cases: &[(&str, &str)] = &[
+        (
+            "limits:\n  max_mesage_bytes: 10\n",
+            "unknown field `max_mesage_bytes`",
+        ),
+        (
+            "log_level: info\nlog_level: debug\n",
+            "duplicate mapping key",
+        ),
+        ("transport: https\n", "transport: `https` is not available"),
+        ("transport: http\n", "plain `http` is never allowed"),
+        (
+            "limits: {max_in_flight: 0}\n",
+            "limits.max_in_flight: 0 is out of range",
+        ),
+        ("limits: {max_message_bytes: -5}\n", "max_message_bytes"),
+        (
+            "resources: {timeouts: {medium: 31536000000}}\n",
+            "resources.timeouts.medium: 31536000000 is out of range",
+        ),
+        ("scopes: {kore: {enabled: true}}\n", "unknown scope `kore`"),
+        (
+            "queries: {deny: [format_disk]}\n",
+            "unknown tool `format_disk`",
+        ),
+        (": : :\n  - [\n", "error"),
+    ];
+    for (yaml, want) in cases {
+        write_config(&p, yaml, 0o600);
+        let e = refused(&p);
+        assert!(e.contains(want), "for {yaml:?} expected {want:?} in:\n{e}");
+    }
+    // The unknown-key error shows where it is (line 3 counting the root opt-in line if any).
+    write_config(&p, "limits:\n  max_mesage_bytes: 10\n", 0o600);
+    let line = 2 + root_prefix().lines().count();
+    assert!(refused(&p).contains(&format!("line {line}")));
+}
+
+#[test]
+fn fail_closed_false_downgrades_only_readability_with_a_loud_warning() {
+    let d = TempDir::new("cfg-failopen");
+    let p = d.path("c.yaml");
+    write_config(&p, "config: {fail_closed: false}\n", 0o644);
+    let (code, _, err) = run(&["check-config", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("WARNING") && err.contains("fail_closed is false"),
+        "{err}"
+    );
+    assert!(err.contains("mode 0644"), "{err}");
+    // Writable by others is never relaxed.
+    write_config(&p, "config: {fail_closed: false}\n", 0o666);
+    assert!(refused(&p).contains("lets others change it"));
+    // The warning is printed on every start of the server too.
+    write_config(&p, "config: {fail_closed: false}\n", 0o600);
+    let (code, _, err) = run(&["query", "whoami", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("fail_closed is false"), "{err}");
+}
+
+#[test]
+fn environment_overrides_of_secrets_or_auth_are_refused() {
+    let d = TempDir::new("cfg-env");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let out = std::process::Command::new(common::bin())
+        .args(["check-config", "--config", p.to_str().unwrap()])
+        .env("SYSGATE_JWT_SECRET", "hunter2")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        err.contains(
+            "SYSGATE_JWT_SECRET: secrets, authentication and security settings cannot be overridden"
+        ),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "the value must never be echoed");
+    let out = std::process::Command::new(common::bin())
+        .args(["check-config", "--config", p.to_str().unwrap()])
+        .env("SYSGATE_LOG_LEVEL", "debug")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+}
+
+#[test]
+fn refuses_root_unless_allowed() {
+    if root_prefix().is_empty() {
+        return; // not running as root: nothing to refuse
+    }
+    let d = TempDir::new("cfg-root");
+    let p = d.path("c.yaml");
+    std::fs::write(&p, "log_level: info\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let (code, _, err) = run(&["query", "whoami", "--config", p.to_str().unwrap()]);
+    assert_ne!(code, 0);
+    assert!(err.contains("refusing to run as root"), "{err}");
+    write_config(&p, "", 0o600);
+    let (code, _, err) = run(&["query", "whoami", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("running as root (allow_root: true)"), "{err}");
+}
+
+#[test]
+fn a_disabled_scope_or_denied_tool_is_absent_and_refused_with_the_reason() {
+    let d = TempDir::new("cfg-scopes");
+    let p = d.path("c.yaml");
+    write_config(&p, "queries: {deny: [get_uptime]}\n", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let list = c.request("tools/list", json!({}));
+    let names: Vec<&str> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(!names.contains(&"get_uptime"), "{names:?}");
+    assert!(names.contains(&"whoami"));
+    let r = c.call("get_uptime", json!({}));
+    assert_eq!(r["result"]["isError"], true);
+    assert!(
+        r["result"]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("denied by this server's configuration")
+    );
+
+    write_config(&p, "scopes: {core: {enabled: false}}\n", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let list = c.request("tools/list", json!({}));
+    assert!(
+        list["result"]["tools"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["name"] != "get_uptime")
+    );
+    let r = c.call("get_uptime", json!({}));
+    let text = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.contains("scope `core`, which is disabled"), "{text}");
+
+    write_config(&p, "stdio: {scopes: [hooks]}\n", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let r = c.call("get_uptime", json!({}));
+    let text = r["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("needs scope `core`, which this caller does not hold"),
+        "{text}"
+    );
+}
+
+fn sighup(c: &Client) {
+    let st = std::process::Command::new("kill")
+        .args(["-HUP", &c.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+fn tool_names(c: &mut Client) -> Vec<String> {
+    let list = c.request("tools/list", json!({}));
+    list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn sighup_applies_a_valid_config_and_keeps_the_old_one_on_a_broken_file() {
+    let d = TempDir::new("cfg-reload");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    assert!(tool_names(&mut c).contains(&"get_uptime".to_string()));
+
+    // A valid change applies without a restart.
+    write_config(&p, "queries: {deny: [get_uptime]}\n", 0o600);
+    sighup(&c);
+    let mut applied = false;
+    for _ in 0..100 {
+        if !tool_names(&mut c).contains(&"get_uptime".to_string()) {
+            applied = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(applied, "reload did not apply");
+
+    // A broken file (and one with a bad mode) is rejected; the client keeps calling under the
+    // previous config throughout.
+    for (yaml, mode) in [
+        ("queries: {deny: [get_uptime]}\nbogus_key: 1\n", 0o600),
+        ("", 0o666),
+    ] {
+        write_config(&p, yaml, mode);
+        sighup(&c);
+        for _ in 0..25 {
+            let r = c.call("whoami", json!({}));
+            assert_eq!(r["result"]["isError"], false, "{r}");
+            assert!(
+                !tool_names(&mut c).contains(&"get_uptime".to_string()),
+                "old config must stay"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+    assert!(
+        c.child.try_wait().unwrap().is_none(),
+        "server died on a broken reload"
+    );
+}
+
+#[test]
+fn the_server_process_is_hardened() {
+    let d = TempDir::new("cfg-harden");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let _ = c.request("ping", json!({}));
+    let pid = c.child.id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert!(status.lines().any(|l| l == "Umask:\t0077"), "{status}");
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).unwrap();
+    let core = limits
+        .lines()
+        .find(|l| l.starts_with("Max core file size"))
+        .unwrap();
+    let fields: Vec<&str> = core.split_whitespace().collect();
+    assert_eq!(&fields[4..6], &["0", "0"], "{core}");
+}
