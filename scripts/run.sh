@@ -5,6 +5,10 @@
 # pkg-config) if missing, builds the release binary (`cargo build --release --locked`), then
 # replaces itself with `target/release/sysgate serve "$@"`. Everything before that goes to
 # stderr, and nothing reads stdin, so an MCP client may spawn this script directly.
+#
+# sysgate refuses to run as root unless its config sets `allow_root: true`: its tools need no
+# privileges. So when this script runs as root, it starts the server as the unprivileged user
+# SYSGATE_RUN_AS (default `nobody`). SYSGATE_RUN_AS=root keeps root, and then the config decides.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -19,5 +23,23 @@ ensure_cargo
 select_rust_toolchain
 cargo build --release --locked </dev/null
 
+bin="$PWD/target/release/sysgate"
+run_as="${SYSGATE_RUN_AS:-nobody}"
+if [ "$(id -u)" -eq 0 ] && [ "$run_as" != root ]; then
+    uid="$(id -u "$run_as")" || die "SYSGATE_RUN_AS=$run_as: no such user"
+    gid="$(id -g "$run_as")"
+    drop=(setpriv --reuid="$uid" --regid="$gid" --clear-groups --)
+    # The checkout may sit where that user cannot reach (e.g. under /root): use a private copy.
+    if ! "${drop[@]}" test -x "$bin"; then
+        dir="$(mktemp -d "${TMPDIR:-/tmp}/sysgate-run.XXXXXX")"
+        chmod 0755 "$dir"
+        install -m 0755 "$bin" "$dir/sysgate"
+        bin="$dir/sysgate"
+    fi
+    say "running as root: starting sysgate as user $run_as (SYSGATE_RUN_AS=root to keep root)"
+    exec 1>&3 3>&-
+    exec "${drop[@]}" "$bin" serve "$@"
+fi
+
 exec 1>&3 3>&-
-exec target/release/sysgate serve "$@"
+exec "$bin" serve "$@"

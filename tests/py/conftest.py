@@ -1,4 +1,5 @@
-"""Shared fixtures: where the sysgate binary and the Inspector CLI are, and a raw line session.
+"""Shared fixtures: where the sysgate binary and the Inspector CLI are, the config every test
+server runs with, and a raw line session.
 
 Every test drives the real release binary (`SYSGATE_BIN`, set by scripts/test.sh). Nothing is
 mocked: if the binary or a client tool is missing the tests fail with a message saying so,
@@ -39,11 +40,32 @@ def inspector_bin() -> str:
     return path
 
 
+@pytest.fixture(scope="session")
+def sysgate_config(tmp_path_factory) -> str:
+    """An explicit config, so a /etc/sysgate/config.yaml on the machine cannot change what is
+    tested. sysgate refuses to run as root unless the config allows it, and CI runs as root."""
+    d = tmp_path_factory.mktemp("sysgate-config")
+    d.chmod(0o700)
+    path = d / "config.yaml"
+    text = "# written by tests/py/conftest.py; everything else is the built-in defaults\n"
+    if os.geteuid() == 0:
+        text += "allow_root: true\n"
+    path.write_text(text)
+    path.chmod(0o600)  # sysgate refuses a config others can write or read
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def serve_cmd(sysgate_bin, sysgate_config) -> list[str]:
+    """The command line of a stdio server under test."""
+    return [sysgate_bin, "serve", "--config", sysgate_config]
+
+
 @pytest.fixture
-def raw(sysgate_bin):
+def raw(serve_cmd):
     """A fresh `sysgate serve` over pipes. On teardown: every stdout line was JSON, and the
     process exits 0 once its stdin is closed."""
-    s = LineSession(sysgate_bin)
+    s = LineSession(serve_cmd)
     try:
         yield s
     finally:

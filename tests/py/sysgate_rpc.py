@@ -43,9 +43,9 @@ class LineSession:
     """One `sysgate serve` process. Messages from stdout are collected in arrival order; `take`
     removes and returns the first one matching a predicate."""
 
-    def __init__(self, binary: str, args: tuple[str, ...] = ("serve",)):
+    def __init__(self, cmd: list[str]):
         self.proc = subprocess.Popen(
-            [binary, *args],
+            cmd,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

@@ -10,11 +10,11 @@ import pytest
 from sysgate_rpc import CORE_TOOLS, MODERN
 
 
-def inspector(inspector_bin, sysgate_bin, tmp_path, *args, era=None):
+def inspector(inspector_bin, serve_cmd, tmp_path, *args, era=None):
     cmd = [inspector_bin, "--cli"]
     if era:
         cmd += ["--protocol-era", era]
-    cmd += [*args, "--format", "json", "--", sysgate_bin, "serve"]
+    cmd += [*args, "--format", "json", "--", *serve_cmd]
     env = dict(os.environ)
     # Keep the Inspector's catalog out of the user's home directory.
     env["MCP_CATALOG_PATH"] = str(tmp_path / "catalog.json")
@@ -28,8 +28,8 @@ def parse_result(p) -> dict:
 
 
 @pytest.mark.parametrize("era", [None, "auto"], ids=["default-legacy", "auto"])
-def test_tools_list_strict(inspector_bin, sysgate_bin, tmp_path, era):
-    p = inspector(inspector_bin, sysgate_bin, tmp_path, "--method", "tools/list", "--strict", era=era)
+def test_tools_list_strict(inspector_bin, serve_cmd, tmp_path, era):
+    p = inspector(inspector_bin, serve_cmd, tmp_path, "--method", "tools/list", "--strict", era=era)
     # Exit 6 means the strict lint found an error-severity schema problem (reported on stderr).
     result = parse_result(p)
     names = [t["name"] for t in result["tools"]]
@@ -37,13 +37,13 @@ def test_tools_list_strict(inspector_bin, sysgate_bin, tmp_path, era):
     assert not missing, f"core tools not listed: {missing}"
 
 
-def test_auto_era_speaks_2026_07_28(inspector_bin, sysgate_bin, tmp_path):
+def test_auto_era_speaks_2026_07_28(inspector_bin, serve_cmd, tmp_path):
     """The Inspector prints only `tools`, so record what it sends to see which era it chose."""
     log = tmp_path / "client-to-server.jsonl"
     wrapper = tmp_path / "sysgate-recorded"
-    wrapper.write_text(f'#!/bin/sh\ntee "{log}" | exec "{sysgate_bin}" "$@"\n')
+    wrapper.write_text(f'#!/bin/sh\ntee "{log}" | exec "{serve_cmd[0]}" "$@"\n')
     wrapper.chmod(0o755)
-    p = inspector(inspector_bin, str(wrapper), tmp_path, "--method", "tools/list", "--strict", era="auto")
+    p = inspector(inspector_bin, [str(wrapper), *serve_cmd[1:]], tmp_path, "--method", "tools/list", "--strict", era="auto")
     parse_result(p)
     sent = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
     methods = [m.get("method") for m in sent]
@@ -54,17 +54,17 @@ def test_auto_era_speaks_2026_07_28(inspector_bin, sysgate_bin, tmp_path):
 
 
 @pytest.mark.parametrize("era", [None, "auto"], ids=["default-legacy", "auto"])
-def test_tools_call_get_uptime(inspector_bin, sysgate_bin, tmp_path, era):
-    p = inspector(inspector_bin, sysgate_bin, tmp_path, "--method", "tools/call", "--tool-name", "get_uptime", era=era)
+def test_tools_call_get_uptime(inspector_bin, serve_cmd, tmp_path, era):
+    p = inspector(inspector_bin, serve_cmd, tmp_path, "--method", "tools/call", "--tool-name", "get_uptime", era=era)
     result = parse_result(p)
     assert result.get("isError") is not True, result
     sc = result["structuredContent"]
     assert sc["uptime_seconds"] > 0, sc
 
 
-def test_tools_call_get_processes_with_limit(inspector_bin, sysgate_bin, tmp_path):
+def test_tools_call_get_processes_with_limit(inspector_bin, serve_cmd, tmp_path):
     p = inspector(
-        inspector_bin, sysgate_bin, tmp_path,
+        inspector_bin, serve_cmd, tmp_path,
         "--method", "tools/call", "--tool-name", "get_processes", "--tool-arg", "limit=3",
     )
     result = parse_result(p)
@@ -76,9 +76,9 @@ def test_tools_call_get_processes_with_limit(inspector_bin, sysgate_bin, tmp_pat
     assert all(len(v) <= 3 for v in lists), sc
 
 
-def test_tool_error_exit_code(inspector_bin, sysgate_bin, tmp_path):
+def test_tool_error_exit_code(inspector_bin, serve_cmd, tmp_path):
     p = inspector(
-        inspector_bin, sysgate_bin, tmp_path,
+        inspector_bin, serve_cmd, tmp_path,
         "--method", "tools/call", "--tool-name", "get_uptime", "--tool-arg", "bogus=1",
     )
     # 5 = the tool answered isError (the Inspector's documented exit code).

@@ -3,6 +3,8 @@
 import json
 import subprocess
 
+import pytest
+
 from sysgate_rpc import CORE_TOOLS
 
 
@@ -10,31 +12,42 @@ def sysgate(sysgate_bin, *args, timeout=30):
     return subprocess.run([sysgate_bin, *args], capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
 
-def test_query_prints_the_tools_call_result(sysgate_bin):
-    p = sysgate(sysgate_bin, "query", "get_uptime")
+@pytest.fixture
+def query(sysgate_bin, sysgate_config):
+    """`sysgate query ...` with the test config (as root it refuses to run without one)."""
+
+    def run(*args):
+        return sysgate(sysgate_bin, "query", *args, "--config", sysgate_config)
+
+    return run
+
+
+def test_query_prints_the_tools_call_result(query):
+    p = query("get_uptime")
     assert p.returncode == 0, p.stderr
     res = json.loads(p.stdout)
     assert res["isError"] is False
     assert res["structuredContent"]["uptime_seconds"] > 0
 
 
-def test_query_with_args(sysgate_bin):
-    p = sysgate(sysgate_bin, "query", "get_processes", "--args", '{"limit": 2, "sort_by": "memory"}')
+def test_query_with_args(query):
+    p = query("get_processes", "--args", '{"limit": 2, "sort_by": "memory"}')
     assert p.returncode == 0, p.stdout + p.stderr
     res = json.loads(p.stdout)
     lists = [v for v in res["structuredContent"].values() if isinstance(v, list)]
     assert lists and all(len(v) <= 2 for v in lists), res
 
 
-def test_query_with_bad_args_fails_with_a_tool_error(sysgate_bin):
-    p = sysgate(sysgate_bin, "query", "get_uptime", "--args", '{"bogus": 1}')
+def test_query_with_bad_args_fails_with_a_tool_error(query):
+    p = query("get_uptime", "--args", '{"bogus": 1}')
     assert p.returncode == 1
     res = json.loads(p.stdout)
     assert res["isError"] is True and "bogus" in res["content"][0]["text"]
 
 
-def test_query_usage_errors(sysgate_bin):
-    for args in (["query"], ["query", "no_such_tool"], ["query", "get_uptime", "--args", "{not json"], ["bogus"]):
+def test_query_usage_errors(sysgate_bin, sysgate_config):
+    cfg = ["--config", sysgate_config]
+    for args in (["query", *cfg], ["query", "no_such_tool", *cfg], ["query", "get_uptime", "--args", "{not json", *cfg], ["bogus"]):
         p = sysgate(sysgate_bin, *args)
         assert p.returncode != 0, args
         assert p.stdout == "", args  # errors go to stderr

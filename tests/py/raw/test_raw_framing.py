@@ -131,8 +131,8 @@ def _wait_exit(proc: subprocess.Popen, limit: float) -> tuple[int | None, float]
 
 
 @pytest.mark.parametrize("handshake", [False, True], ids=["fresh", "initialized"])
-def test_eof_on_stdin_exits_zero_within_two_seconds(sysgate_bin, handshake):
-    s = LineSession(sysgate_bin)
+def test_eof_on_stdin_exits_zero_within_two_seconds(serve_cmd, handshake):
+    s = LineSession(serve_cmd)
     if handshake:
         s.initialize()
         s.call_tool("get_uptime", {})

@@ -30,11 +30,11 @@ def patterns(schema, path="#"):
             yield from patterns(value, f"{path}/{i}")
 
 
-def run(sysgate_bin, body, timeout=60):
+def run(serve_cmd, body, timeout=60):
     """Connect with ClientSession, run `body(session, init_result)`, return what it returns."""
 
     async def main():
-        params = StdioServerParameters(command=sysgate_bin, args=["serve"])
+        params = StdioServerParameters(command=serve_cmd[0], args=serve_cmd[1:])
         async with stdio_client(params) as (read, write):
             async with ClientSession(read, write) as session:
                 init = await session.initialize()
@@ -43,21 +43,21 @@ def run(sysgate_bin, body, timeout=60):
     return asyncio.run(asyncio.wait_for(main(), timeout))
 
 
-def test_initialize_negotiates_2025_11_25(sysgate_bin):
+def test_initialize_negotiates_2025_11_25(serve_cmd):
     async def body(session, init):
         return init
 
-    init = run(sysgate_bin, body)
+    init = run(serve_cmd, body)
     assert init.protocolVersion == "2025-11-25"
     assert init.serverInfo.name == "sysgate"
     assert init.capabilities.tools is not None
 
 
-def test_tools_list_is_complete_and_well_formed(sysgate_bin):
+def test_tools_list_is_complete_and_well_formed(serve_cmd):
     async def body(session, init):
         return await session.list_tools()
 
-    tools = run(sysgate_bin, body).tools
+    tools = run(serve_cmd, body).tools
     names = [t.name for t in tools]
     assert len(names) == len(set(names)), names
     missing = [n for n in CORE_TOOLS if n not in names]
@@ -77,7 +77,7 @@ def test_tools_list_is_complete_and_well_formed(sysgate_bin):
             assert isinstance(value, bool), f"{t.name}: {hint} must be set explicitly, got {value!r}"
 
 
-def test_schema_patterns_are_portable(sysgate_bin):
+def test_schema_patterns_are_portable(serve_cmd):
     """A client may check arguments with its own regex engine before calling. JSON Schema says
     ECMA-262; Python's `re` (the `jsonschema` package) and JS `RegExp` without the `u` flag do
     not know `\\p{...}` classes (JS reads `[^\\p{Cc}]` as "not p, {, C, c or }"). A pattern
@@ -88,7 +88,7 @@ def test_schema_patterns_are_portable(sysgate_bin):
         return await session.list_tools()
 
     bad = []
-    for t in run(sysgate_bin, body).tools:
+    for t in run(serve_cmd, body).tools:
         for where, p in [*patterns(t.inputSchema, "inputSchema"), *patterns(t.outputSchema, "outputSchema")]:
             try:
                 re.compile(p)
@@ -97,7 +97,7 @@ def test_schema_patterns_are_portable(sysgate_bin):
     assert not bad, "\n".join(bad)
 
 
-def test_every_tool_called_with_no_arguments_validates(sysgate_bin):
+def test_every_tool_called_with_no_arguments_validates(serve_cmd):
     async def body(session, init):
         tools = (await session.list_tools()).tools
         out = []
@@ -105,7 +105,7 @@ def test_every_tool_called_with_no_arguments_validates(sysgate_bin):
             out.append((t, await session.call_tool(t.name, {})))
         return out
 
-    results = run(sysgate_bin, body, timeout=120)
+    results = run(serve_cmd, body, timeout=120)
     assert results
     failures = []
     for tool, res in results:
@@ -125,11 +125,11 @@ def test_every_tool_called_with_no_arguments_validates(sysgate_bin):
     assert not failures, "\n".join(failures)
 
 
-def test_wrong_type_argument_is_a_tool_error_naming_it(sysgate_bin):
+def test_wrong_type_argument_is_a_tool_error_naming_it(serve_cmd):
     async def body(session, init):
         return await session.call_tool("get_processes", {"limit": "x"})
 
-    res = run(sysgate_bin, body)
+    res = run(serve_cmd, body)
     assert res.isError is True
     text = tool_text(res.model_dump())
     assert "limit" in text and "integer" in text, text

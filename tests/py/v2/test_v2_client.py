@@ -14,9 +14,9 @@ if not importlib.metadata.version("mcp").startswith("2."):
     pytest.fail("tests/py/v2 needs mcp 2.x (the .venv/mcp2 venv)", pytrace=False)
 
 
-def run(sysgate_bin, mode, body, timeout=120):
+def run(serve_cmd, mode, body, timeout=120):
     async def main():
-        params = StdioServerParameters(command=sysgate_bin, args=["serve"])
+        params = StdioServerParameters(command=serve_cmd[0], args=serve_cmd[1:])
         async with Client(params, mode=mode) as client:
             return await body(client)
 
@@ -43,8 +43,8 @@ def check_calls(calls):
     assert not failures, "\n".join(failures)
 
 
-def test_auto_mode_negotiates_the_modern_era(sysgate_bin):
-    version, info, listing, calls = run(sysgate_bin, "auto", call_everything)
+def test_auto_mode_negotiates_the_modern_era(serve_cmd):
+    version, info, listing, calls = run(serve_cmd, "auto", call_everything)
     assert version == MODERN
     assert info is not None and info.name == "sysgate"
     assert isinstance(listing.ttl_ms, int) and listing.ttl_ms >= 0, listing
@@ -58,25 +58,25 @@ def test_auto_mode_negotiates_the_modern_era(sysgate_bin):
     check_calls(calls)
 
 
-def test_pinned_modern_mode_works(sysgate_bin):
-    version, _, listing, calls = run(sysgate_bin, MODERN, call_everything)
+def test_pinned_modern_mode_works(serve_cmd):
+    version, _, listing, calls = run(serve_cmd, MODERN, call_everything)
     assert version == MODERN
     check_calls(calls)
 
 
-def test_legacy_mode_works(sysgate_bin):
-    version, info, listing, calls = run(sysgate_bin, "legacy", call_everything)
+def test_legacy_mode_works(serve_cmd):
+    version, info, listing, calls = run(serve_cmd, "legacy", call_everything)
     assert version == "2025-11-25"
     assert info is not None and info.name == "sysgate"
     assert [t.name for t in listing.tools] == [t.name for t, _ in calls]
     check_calls(calls)
 
 
-def test_wrong_type_argument_is_a_tool_error(sysgate_bin):
+def test_wrong_type_argument_is_a_tool_error(serve_cmd):
     async def body(client):
         return await client.call_tool("get_processes", {"limit": "x"})
 
-    res = run(sysgate_bin, "auto", body)
+    res = run(serve_cmd, "auto", body)
     assert res.is_error is True
     text = " ".join(getattr(c, "text", "") for c in res.content)
     assert "limit" in text, text
