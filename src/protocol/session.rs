@@ -143,7 +143,11 @@ impl Session {
     fn request(&self, id: Id, method: &str, params: Map<String, Value>) -> Result<(), RpcError> {
         // `initialize` selects the legacy era whatever its `_meta` says (clients stamp the
         // envelope on it too); everything else is modern exactly when `_meta` names a version.
-        let era = if method == "initialize" { Era::Legacy } else { self.era_of(&id, method, &params)? };
+        let era = if method == "initialize" {
+            Era::Legacy
+        } else {
+            self.era_of(&id, method, &params)?
+        };
         match (era, method) {
             (Era::Legacy, "initialize") => {
                 let result = self.initialize(&params);
