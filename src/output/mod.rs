@@ -2,6 +2,7 @@
 //! The output pipeline: a tool's typed result becomes `structuredContent` plus one text block
 //! rendering the same data. Redaction, caps, TOON and fencing of untrusted text plug in here.
 
+pub mod caps;
 pub mod redact;
 
 use serde_json::{Value, json};
