@@ -4,6 +4,7 @@
 
 pub mod caps;
 pub mod redact;
+pub mod toon;
 
 use serde_json::{Value, json};
 
