@@ -131,7 +131,7 @@ impl Writer {
     fn array_after_key(&mut self, items: &[Value], inner: usize) {
         if items.iter().all(is_primitive) {
             self.inline_primitives(items);
-        } else if let Some(columns) = tabular_columns(items) {
+        } else if let Some((columns, in_order)) = tabular_columns(items) {
             self.header(items.len());
             self.out.push('{');
             for (i, column) in columns.iter().enumerate() {
@@ -143,11 +143,21 @@ impl Writer {
             self.out.push_str("}:");
             for row in items {
                 self.line(inner);
-                for (i, column) in columns.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
+                let Value::Object(map) = row else { continue };
+                if in_order {
+                    for (i, cell) in map.values().enumerate() {
+                        if i > 0 {
+                            self.out.push(',');
+                        }
+                        self.primitive(cell);
                     }
-                    self.primitive(row.get(column.as_str()).unwrap_or(&Value::Null));
+                } else {
+                    for (i, column) in columns.iter().enumerate() {
+                        if i > 0 {
+                            self.out.push(',');
+                        }
+                        self.primitive(map.get(column.as_str()).unwrap_or(&Value::Null));
+                    }
                 }
             }
         } else {
@@ -247,19 +257,27 @@ impl Writer {
 
     fn quoted(&mut self, s: &str) {
         self.out.push('"');
-        for c in s.chars() {
-            match c {
-                '\\' => self.out.push_str("\\\\"),
-                '"' => self.out.push_str("\\\""),
-                '\n' => self.out.push_str("\\n"),
-                '\r' => self.out.push_str("\\r"),
-                '\t' => self.out.push_str("\\t"),
-                c if u32::from(c) < 0x20 => {
-                    let _ = write!(self.out, "\\u{:04x}", u32::from(c));
-                }
-                c => self.out.push(c),
+        // Copy runs of plain text at once; every byte escaped is ASCII, so `i` is a boundary.
+        let mut start = 0;
+        for (i, b) in s.bytes().enumerate() {
+            let escape = match b {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                0..=0x1f => "",
+                _ => continue,
+            };
+            self.out.push_str(&s[start..i]);
+            if escape.is_empty() {
+                let _ = write!(self.out, "\\u{:04x}", b);
+            } else {
+                self.out.push_str(escape);
             }
+            start = i + 1;
         }
+        self.out.push_str(&s[start..]);
         self.out.push('"');
     }
 }
@@ -269,8 +287,9 @@ fn is_primitive(v: &Value) -> bool {
 }
 
 /// The column names when `items` can be a table: all objects, with the same non-empty key set,
-/// and only primitive values.
-fn tabular_columns(items: &[Value]) -> Option<Vec<&String>> {
+/// and only primitive values. The flag says every row lists its keys in the columns' order (always
+/// so with sorted maps), so that cells can be taken in order rather than looked up.
+fn tabular_columns(items: &[Value]) -> Option<(Vec<&String>, bool)> {
     let Some(Value::Object(first)) = items.first() else {
         return None;
     };
@@ -278,16 +297,28 @@ fn tabular_columns(items: &[Value]) -> Option<Vec<&String>> {
         return None;
     }
     let columns: Vec<&String> = first.keys().collect();
-    let uniform = items.iter().all(|item| match item {
-        Value::Object(map) => {
-            map.len() == columns.len()
-                && columns
-                    .iter()
-                    .all(|c| map.get(c.as_str()).is_some_and(is_primitive))
+    let mut in_order = true;
+    for item in items {
+        let Value::Object(map) = item else {
+            return None;
+        };
+        if map.len() != columns.len() {
+            return None;
         }
-        _ => false,
-    });
-    uniform.then_some(columns)
+        let row_in_order = map.keys().eq(columns.iter().copied());
+        let ok = if row_in_order {
+            map.values().all(is_primitive)
+        } else {
+            columns
+                .iter()
+                .all(|c| map.get(c.as_str()).is_some_and(is_primitive))
+        };
+        if !ok {
+            return None;
+        }
+        in_order &= row_in_order;
+    }
+    Some((columns, in_order))
 }
 
 /// `[A-Za-z_][A-Za-z0-9_.]*`
@@ -307,14 +338,12 @@ fn needs_quotes(s: &str) -> bool {
     // Decoders trim spaces around tokens (some trim more); a BOM may be stripped.
     first.is_whitespace()
         || last.is_whitespace()
-        || first == '\u{feff}'
-        || first == '-'
-        || first == '#'
-        || matches!(s, "true" | "false" | "null")
-        || is_numeric_like(s)
-        || s.chars().any(|c| {
-            matches!(c, ':' | '"' | '\\' | '[' | ']' | '{' | '}' | ',') || u32::from(c) < 0x20
+        || matches!(first, '\u{feff}' | '-' | '#')
+        || s.bytes().any(|b| {
+            matches!(b, b':' | b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b',') || b < 0x20
         })
+        || matches!(s, "true" | "false" | "null")
+        || (matches!(first, '0'..='9' | '+') && is_numeric_like(s))
 }
 
 /// `^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$` (case-insensitive): strings a reader could take for a number.
@@ -352,9 +381,10 @@ fn is_numeric_like(s: &str) -> bool {
 /// Writes a number the way JavaScript's `String(n)` does.
 fn push_number(out: &mut String, n: &Number) {
     if let Some(u) = n.as_u64() {
-        let _ = write!(out, "{u}");
+        push_u64(out, u);
     } else if let Some(i) = n.as_i64() {
-        let _ = write!(out, "{i}");
+        out.push('-');
+        push_u64(out, i.unsigned_abs());
     } else if let Some(f) = n.as_f64() {
         push_js_double(out, f);
     } else {
@@ -362,8 +392,23 @@ fn push_number(out: &mut String, n: &Number) {
     }
 }
 
-/// ECMAScript Number::toString for a finite double: the shortest round-trip digits (which Rust's
-/// `{:e}` also produces), laid out plainly for exponents in [-7, 21) and as `d.ddde±x` otherwise.
+/// Decimal digits of `u` (without going through `fmt`, which dominated encoding time).
+fn push_u64(out: &mut String, mut u: u64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (u % 10) as u8;
+        u /= 10;
+        if u == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&buf[at..]).unwrap_or("0"));
+}
+
+/// ECMAScript Number::toString for a double: the shortest round-trip digits (which Rust's `{:e}`
+/// also produces), laid out plainly for decimal exponents in [-7, 21) and as `d.ddde±x` otherwise.
 fn push_js_double(out: &mut String, f: f64) {
     if !f.is_finite() {
         out.push_str("null");
@@ -373,34 +418,65 @@ fn push_js_double(out: &mut String, f: f64) {
         out.push('0'); // also -0
         return;
     }
-    let sci = format!("{:e}", f.abs());
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
+    let mut sci = ShortBuf::default();
+    let _ = write!(sci, "{:e}", f.abs());
+    let sci = sci.as_str();
+    // `{:e}` gives `d` or `d.ddd`, then `e` and the exponent.
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let k = digits.len() as i32;
-    // The decimal point sits after `n` digits: value = 0.d1d2… × 10^n.
+    let (lead, rest) = mantissa.split_at(1);
+    let rest = rest.strip_prefix('.').unwrap_or(rest);
+    // All the significant digits are `lead` then `rest`, k of them; the value is 0.d1d2… × 10^n.
+    let k = 1 + rest.len() as i32;
     let n = exp + 1;
     if f < 0.0 {
         out.push('-');
     }
     if k <= n && n <= 21 {
-        out.push_str(&digits);
+        out.push_str(lead);
+        out.push_str(rest);
         out.extend(std::iter::repeat_n('0', (n - k) as usize));
     } else if 0 < n && n <= 21 {
-        out.push_str(&digits[..n as usize]);
+        let split = (n - 1) as usize;
+        out.push_str(lead);
+        out.push_str(&rest[..split]);
         out.push('.');
-        out.push_str(&digits[n as usize..]);
+        out.push_str(&rest[split..]);
     } else if -6 < n && n <= 0 {
         out.push_str("0.");
         out.extend(std::iter::repeat_n('0', (-n) as usize));
-        out.push_str(&digits);
+        out.push_str(lead);
+        out.push_str(rest);
     } else {
-        out.push_str(&digits[..1]);
-        if k > 1 {
+        out.push_str(lead);
+        if !rest.is_empty() {
             out.push('.');
-            out.push_str(&digits[1..]);
+            out.push_str(rest);
         }
         let _ = write!(out, "e{}{}", if n > 0 { '+' } else { '-' }, (n - 1).abs());
+    }
+}
+
+/// A stack buffer for one formatted double (`{:e}` of an f64 is at most 24 bytes).
+#[derive(Default)]
+struct ShortBuf {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl ShortBuf {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(&self.buf[..self.len]).unwrap_or("0")
+    }
+}
+
+impl std::fmt::Write for ShortBuf {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
