@@ -3,6 +3,7 @@
 //! rendering the same data. Redaction, caps, TOON and fencing of untrusted text plug in here.
 
 pub mod caps;
+pub mod fence;
 pub mod redact;
 pub mod toon;
 
