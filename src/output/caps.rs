@@ -976,6 +976,27 @@ mod tests {
     }
 
     #[test]
+    fn bytes_cap_can_be_hit_exactly() {
+        let v = json!([1, 1, 1, 1, 1]);
+        // `[1,1,1]` is 7 bytes: it fits a 7-byte limit exactly, and a 6-byte limit keeps two.
+        let out = cap(&v, &bytes_only(7)).unwrap();
+        assert_eq!(out.value, json!([1, 1, 1]));
+        assert_eq!(
+            out.truncation.bytes,
+            Some(Reduced {
+                before: 11,
+                after: 7
+            })
+        );
+        let out = cap(&v, &bytes_only(6)).unwrap();
+        assert_eq!(out.value, json!([1, 1]));
+        let out = cap(&json!({"s": "abcdefghij"}), &bytes_only(12)).unwrap();
+        // `{"s":""}` is 8 bytes; 4 bytes of string room hold one char and the 3-byte marker.
+        assert_eq!(out.value, json!({"s": "a…"}));
+        assert_eq!(size(&out.value), 12);
+    }
+
+    #[test]
     fn bytes_cap_holds_for_every_limit_and_keeps_the_shape() {
         let v = sample();
         let min = size(&json!({

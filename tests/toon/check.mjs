@@ -27,9 +27,17 @@ function fail(code, message) {
 
 async function loadToon() {
   const spec = process.env.TOON_MODULE
-  if (!spec) return import('@toon-format/toon')
-  const looksLikePath = spec.startsWith('.') || isAbsolute(spec)
-  return import(looksLikePath ? pathToFileURL(resolve(spec)).href : spec)
+  const looksLikePath = spec && (spec.startsWith('.') || isAbsolute(spec))
+  try {
+    if (!spec) return await import('@toon-format/toon')
+    return await import(looksLikePath ? pathToFileURL(resolve(spec)).href : spec)
+  } catch (e) {
+    fail(
+      2,
+      `check.mjs: cannot load the TOON reference (${spec ?? '@toon-format/toon'}): ${e.message}\n` +
+        'install it at the repository root (npm install --no-save @toon-format/toon@4.4.0) or set TOON_MODULE',
+    )
+  }
 }
 
 const kind = (v) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v)
