@@ -10,13 +10,14 @@ use std::time::Instant;
 use lexopt::prelude::*;
 use serde_json::Value;
 
+use crate::audit::{AuditKey, EventKind, SecretSource};
 use crate::auth::{Caller, TransportKind};
 use crate::config::{self, Config};
 use crate::error::Error;
-use crate::server::Server;
+use crate::server::{Call, Server};
 use crate::sys;
 use crate::tools::Cancel;
-use crate::{log, output, policy};
+use crate::{log, policy};
 
 const HELP: &str = "\
 sysgate: read-mostly access to this Linux host for MCP clients, never a shell
@@ -25,6 +26,8 @@ USAGE:
     sysgate [serve] [--config FILE] [--transport stdio]   serve MCP (default: stdio)
     sysgate check-config [--config FILE]                  validate a config without starting
     sysgate query TOOL [--args JSON] [--config FILE]      run one tool call through the same gate
+    sysgate audit verify [--config FILE | --key-file F | --key-env VAR] LOG...
+                                                          check an audit log's HMAC chain
     sysgate tools [--markdown]                            list the tools this build has
     sysgate version | --version                           print the version
     sysgate help | --help                                 print this help
@@ -37,8 +40,17 @@ given, built-in safe defaults apply. An MCP client normally spawns `sysgate` its
 enum Command {
     Serve,
     CheckConfig,
-    Query { tool: String, args: Option<String> },
-    Tools { markdown: bool },
+    Query {
+        tool: String,
+        args: Option<String>,
+    },
+    Tools {
+        markdown: bool,
+    },
+    AuditVerify {
+        files: Vec<PathBuf>,
+        key: Option<SecretSource>,
+    },
     Version,
     Help,
 }
@@ -56,6 +68,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
     let mut query_args = None;
     let mut markdown = false;
     let mut config = None;
+    let mut key = None;
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => {
@@ -79,6 +92,8 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
             Long("config") => config = Some(PathBuf::from(p.value()?)),
             Long("args") => query_args = Some(p.value()?.string()?),
             Long("markdown") => markdown = true,
+            Long("key-file") => key = Some(SecretSource::File(PathBuf::from(p.value()?))),
+            Long("key-env") => key = Some(SecretSource::Env(p.value()?.string()?)),
             Value(v) if cmd.is_none() => cmd = Some(v.string()?),
             Value(v) => positional.push(v.string()?),
             _ => return Err(arg.unexpected()),
@@ -96,6 +111,19 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
             args: query_args,
         },
         Some("tools") => Command::Tools { markdown },
+        Some("audit") => match positional.next().as_deref() {
+            Some("verify") => {
+                let files: Vec<PathBuf> = positional.by_ref().map(PathBuf::from).collect();
+                if files.is_empty() {
+                    return Err("audit verify: name the log file(s)".into());
+                }
+                Command::AuditVerify {
+                    files,
+                    key: key.take(),
+                }
+            }
+            _ => return Err("audit: the subcommand is `verify`".into()),
+        },
         Some("version") => Command::Version,
         Some("help") => Command::Help,
         Some(other) => {
@@ -107,6 +135,9 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
     }
     if has_args && !matches!(command, Command::Query { .. }) {
         return Err("--args only goes with `query`".into());
+    }
+    if key.is_some() {
+        return Err("--key-file/--key-env only go with `audit verify`".into());
     }
     Ok(Invocation { command, config })
 }
@@ -162,13 +193,29 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             // Before any thread exists, so every thread inherits the mask (see sys::block_signals).
             sys::block_signals().map_err(|e| Error::io("blocking signals", e))?;
             let (config, server) = start(inv.config)?;
+            server.audit_event(
+                EventKind::Startup,
+                serde_json::json!({
+                    "version": crate::VERSION,
+                    "transport": "stdio",
+                    "config": config.source.as_ref().map(|p| p.display().to_string()),
+                    "config_sha256": config.digest,
+                    "scopes_enabled": config.scopes.enabled.names(),
+                }),
+            );
             spawn_signal_thread(Arc::clone(&server));
             log::info(&format!(
                 "sysgate {} serving stdio; {}",
                 crate::VERSION,
                 config::summary(&config)
             ));
-            crate::transport::stdio::serve(server)?;
+            let served = crate::transport::stdio::serve(Arc::clone(&server));
+            let reason = match &served {
+                Ok(()) => "client closed stdin".to_string(),
+                Err(e) => e.to_string(),
+            };
+            server.audit_event(EventKind::Shutdown, serde_json::json!({"reason": reason}));
+            served?;
         }
         Command::Tools { markdown } => {
             let server = Server::new(Config::default(), None)?;
@@ -183,6 +230,7 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             };
             stdout_write(&text)?;
         }
+        Command::AuditVerify { files, key } => return audit_verify(&files, key, inv.config),
         Command::Query { tool, args } => {
             let (_, server) = start(inv.config)?;
             return query(&server, &tool, args.as_deref());
@@ -280,6 +328,35 @@ fn spawn_signal_thread(server: Arc<Server>) {
         });
 }
 
+/// `audit verify`: the key comes from the flags, else from the config's audit section.
+fn audit_verify(
+    files: &[PathBuf],
+    key: Option<SecretSource>,
+    config_arg: Option<PathBuf>,
+) -> Result<ExitCode, Error> {
+    let source = match key {
+        Some(k) => k,
+        None => {
+            let config =
+                config::load(config_arg.as_deref()).map_err(|p| Error::Config(p.join("; ")))?;
+            config.audit.map(|a| a.key).ok_or_else(|| {
+                Error::Usage("no audit key: pass --key-file or --key-env, or a --config with an audit section".into())
+            })?
+        }
+    };
+    let key = AuditKey::load(&source).map_err(|e| Error::Config(e.to_string()))?;
+    match crate::audit::verify(files, &key) {
+        Ok(report) => {
+            stdout_write(&format!("{report}\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            stdout_write(&format!("{e}\n"))?;
+            Ok(ExitCode::FAILURE)
+        }
+    }
+}
+
 /// One tool call through the same gate and handler as a session; prints the `tools/call` result.
 fn query(server: &Server, name: &str, args: Option<&str>) -> Result<ExitCode, Error> {
     let config = server.config();
@@ -295,22 +372,36 @@ fn query(server: &Server, name: &str, args: Option<&str>) -> Result<ExitCode, Er
         .registry
         .get(name)
         .ok_or_else(|| Error::Usage(format!("unknown tool `{name}` (see `sysgate tools`)")))?;
-    let result = policy::check(&config, &caller, tool, args.as_ref()).and_then(|args| {
-        let deadline = Instant::now() + config.resources.deadline_for(tool.def.impact);
-        server.execute(
-            &config,
-            &caller,
-            tool,
-            &args,
-            &Cancel::default(),
-            deadline,
-            None,
-        )
-    });
-    let (value, ok) = match result {
-        Ok(v) => (output::success(v), true),
-        Err(e) => (output::failure(&e), false),
+    let request_id = format!("{}.cli", std::process::id());
+    let started = Instant::now();
+    let value = match policy::check(&config, &caller, tool, args.as_ref()) {
+        Ok(args) => {
+            let call = Call {
+                caller: &caller,
+                tool,
+                args: &args,
+                request_id,
+                started,
+            };
+            let deadline = started + config.resources.deadline_for(tool.def.impact);
+            server.run(&config, &call, &Cancel::default(), deadline, None)
+        }
+        Err(e) => {
+            let raw = match &args {
+                Some(Value::Object(m)) => m.clone(),
+                _ => serde_json::Map::new(),
+            };
+            let call = Call {
+                caller: &caller,
+                tool,
+                args: &raw,
+                request_id,
+                started,
+            };
+            server.denied(&config, &call, &e)
+        }
     };
+    let ok = value["isError"] == false;
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();
     stdout_write(&(text + "\n"))?;
     Ok(if ok {
@@ -352,6 +443,16 @@ mod tests {
             }
             c => panic!("expected query, got {c:?}"),
         }
+        match p(&["audit", "verify", "a.jsonl", "b.jsonl", "--key-env", "K"])
+            .unwrap()
+            .command
+        {
+            Command::AuditVerify { files, key } => {
+                assert_eq!(files.len(), 2);
+                assert_eq!(key, Some(SecretSource::Env("K".into())));
+            }
+            c => panic!("expected audit verify, got {c:?}"),
+        }
     }
 
     #[test]
@@ -363,5 +464,8 @@ mod tests {
         assert!(p(&["--args", "{}"]).is_err());
         assert!(p(&["--nope"]).is_err());
         assert!(p(&["--config"]).is_err());
+        assert!(p(&["audit", "verify"]).is_err());
+        assert!(p(&["audit", "check", "x"]).is_err());
+        assert!(p(&["query", "whoami", "--key-file", "k"]).is_err());
     }
 }

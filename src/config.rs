@@ -16,6 +16,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::audit::{
+    AuditError, AuditKey, AuditSettings, Facility, IdentityHasher, SecretSource, SyslogSettings,
+    SyslogTransport,
+};
 use crate::policy::{Scope, ScopeSet};
 use crate::tools::Impact;
 
@@ -140,6 +144,63 @@ impl LogLevel {
     }
 }
 
+/// The audit log as configured (validated; keys are loaded when the log is opened, and by
+/// `check-config`).
+#[derive(Debug, Clone)]
+pub struct AuditConfig {
+    pub path: PathBuf,
+    pub key: SecretSource,
+    pub fsync: bool,
+    pub max_size_bytes: u64,
+    pub max_files: u32,
+    /// Write the (redacted) call arguments into `query` records.
+    pub log_params: bool,
+    /// Salt for hashing caller identities (`anonymize_identity: true`).
+    pub anonymize_salt: Option<SecretSource>,
+    pub syslog: Option<SyslogSettings>,
+}
+
+impl PartialEq for AuditConfig {
+    fn eq(&self, o: &Self) -> bool {
+        self.path == o.path
+            && self.key == o.key
+            && self.fsync == o.fsync
+            && self.max_size_bytes == o.max_size_bytes
+            && self.max_files == o.max_files
+            && self.log_params == o.log_params
+            && self.anonymize_salt == o.anonymize_salt
+            && format!("{:?}", self.syslog) == format!("{:?}", o.syslog)
+    }
+}
+
+impl AuditConfig {
+    /// Load the secrets and build the writer's settings.
+    pub fn settings(&self) -> Result<AuditSettings, AuditError> {
+        let mut s = AuditSettings::new(&self.path, AuditKey::load(&self.key)?);
+        s.fsync = self.fsync;
+        s.max_size_bytes = self.max_size_bytes;
+        s.max_files = self.max_files;
+        s.anonymize = self
+            .anonymize_salt
+            .as_ref()
+            .map(IdentityHasher::load)
+            .transpose()?;
+        s.syslog = self.syslog.clone();
+        Ok(s)
+    }
+
+    /// Environment variables this config names as secret sources (not overrides).
+    fn secret_env_names(&self) -> impl Iterator<Item = &str> {
+        [Some(&self.key), self.anonymize_salt.as_ref()]
+            .into_iter()
+            .flatten()
+            .filter_map(|s| match s {
+                SecretSource::Env(n) => Some(n.as_str()),
+                SecretSource::File(_) => None,
+            })
+    }
+}
+
 /// The transports this build can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -160,6 +221,10 @@ pub struct Config {
     pub limits: Limits,
     pub resources: Resources,
     pub scopes: Scopes,
+    /// `None`: no audit log (the built-in default; see docs/configuration.md).
+    pub audit: Option<AuditConfig>,
+    /// SHA-256 of the config file's bytes, for the audit log (`None`: built-in defaults).
+    pub digest: Option<String>,
     /// Warnings to print on every start and reload.
     pub warnings: Vec<String>,
 }
@@ -175,6 +240,8 @@ impl Default for Config {
             limits: Limits::default(),
             resources: Resources::default(),
             scopes: Scopes::default(),
+            audit: None,
+            digest: None,
             warnings: Vec::new(),
         }
     }
@@ -194,6 +261,36 @@ struct FileConfig {
     scopes: Option<BTreeMap<String, FileScope>>,
     queries: Option<FileQueries>,
     stdio: Option<FileStdio>,
+    audit: Option<FileAudit>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileAudit {
+    enabled: Option<bool>,
+    path: Option<PathBuf>,
+    /// The HMAC key: hex, at least 32 bytes, in a 0600 file ...
+    key_file: Option<PathBuf>,
+    /// ... or in this environment variable.
+    key_env: Option<String>,
+    fsync: Option<bool>,
+    max_size_mb: Option<u64>,
+    max_files: Option<u64>,
+    log_params: Option<bool>,
+    anonymize_identity: Option<bool>,
+    identity_hash_salt_file: Option<PathBuf>,
+    identity_hash_salt_env: Option<String>,
+    syslog: Option<FileSyslog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSyslog {
+    enabled: Option<bool>,
+    facility: Option<String>,
+    /// `unix` (default, `addr` a socket path, default /dev/log), `udp` or `tcp` (`addr` host:port).
+    network: Option<String>,
+    addr: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -559,12 +656,123 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
             }
         }
     }
+    if let Some(a) = file.audit {
+        c.audit = audit_section(&mut p, a);
+    }
     if !c.fail_closed {
         c.warnings.push(
             "config.fail_closed is false: a config file readable by group/other is accepted with a warning. Set it to true.".into(),
         );
     }
     if p.is_empty() { Ok(c) } else { Err(p) }
+}
+
+fn secret_source(
+    p: &mut Vec<String>,
+    key: &str,
+    file: Option<PathBuf>,
+    env: Option<String>,
+) -> Option<SecretSource> {
+    match (file, env) {
+        (Some(f), None) => Some(SecretSource::File(f)),
+        (None, Some(e)) if is_env_name(&e) => Some(SecretSource::Env(e)),
+        (None, Some(e)) => {
+            p.push(format!(
+                "{key}_env: `{e}` is not a valid environment variable name"
+            ));
+            None
+        }
+        (Some(_), Some(_)) => {
+            p.push(format!("{key}_file and {key}_env: give one, not both"));
+            None
+        }
+        (None, None) => {
+            p.push(format!("{key}_file or {key}_env is required"));
+            None
+        }
+    }
+}
+
+fn is_env_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 128
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && !s.as_bytes()[0].is_ascii_digit()
+}
+
+fn audit_section(p: &mut Vec<String>, a: FileAudit) -> Option<AuditConfig> {
+    if a.enabled == Some(false) {
+        return None;
+    }
+    let path = match a.path {
+        Some(path) if path.is_absolute() => path,
+        Some(path) => {
+            p.push(format!(
+                "audit.path: `{}` must be an absolute path",
+                path.display()
+            ));
+            return None;
+        }
+        None => {
+            p.push("audit.path is required when the audit section is present (e.g. /var/log/sysgate/audit.jsonl)".into());
+            return None;
+        }
+    };
+    let key = secret_source(p, "audit.key", a.key_file, a.key_env);
+    let anonymize_salt = if a.anonymize_identity.unwrap_or(false) {
+        secret_source(
+            p,
+            "audit.identity_hash_salt",
+            a.identity_hash_salt_file,
+            a.identity_hash_salt_env,
+        )
+    } else {
+        if a.identity_hash_salt_file.is_some() || a.identity_hash_salt_env.is_some() {
+            p.push("audit.identity_hash_salt_*: set only with anonymize_identity: true".into());
+        }
+        None
+    };
+    let max_size_mb = range(p, "audit.max_size_mb", a.max_size_mb, 1, 10_240, 100);
+    let max_files = range(p, "audit.max_files", a.max_files, 1, 1000, 10) as u32;
+    let syslog = a.syslog.filter(|s| s.enabled != Some(false)).and_then(|s| {
+        let facility = match s.facility.as_deref() {
+            None => Facility::AUTHPRIV,
+            Some(f) => match Facility::from_name(f) {
+                Some(f) => f,
+                None => {
+                    p.push(format!("audit.syslog.facility: unknown facility `{f}` (e.g. auth, authpriv, daemon, local0..local7)"));
+                    return None;
+                }
+            },
+        };
+        let transport = match (s.network.as_deref().unwrap_or("unix"), s.addr) {
+            ("unix", addr) => SyslogTransport::Unix(PathBuf::from(addr.unwrap_or_else(|| "/dev/log".into()))),
+            ("udp", Some(addr)) => SyslogTransport::Udp(addr),
+            ("tcp", Some(addr)) => SyslogTransport::Tcp(addr),
+            (n @ ("udp" | "tcp"), None) => {
+                p.push(format!("audit.syslog.addr (host:port) is required with network: {n}"));
+                return None;
+            }
+            (n, _) => {
+                p.push(format!("audit.syslog.network: unknown `{n}`; allowed: unix, udp, tcp"));
+                return None;
+            }
+        };
+        let mut settings = SyslogSettings::new(transport);
+        settings.facility = facility;
+        Some(settings)
+    });
+    Some(AuditConfig {
+        path,
+        key: key?,
+        fsync: a.fsync.unwrap_or(false),
+        max_size_bytes: max_size_mb * 1024 * 1024,
+        max_files,
+        log_params: a.log_params.unwrap_or(true),
+        anonymize_salt,
+        syslog,
+    })
 }
 
 /// Load the config named on the command line, or the default file if it exists, or the built-in
@@ -588,6 +796,9 @@ pub fn load(named: Option<&Path>) -> Result<Config, Vec<String>> {
                     .map(|m| format!("{}: {m}", path.display()))
                     .collect::<Vec<_>>()
             })?;
+            config.digest = Some(crate::audit::hex(
+                ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref(),
+            ));
             if let Some(problem) = check.readable_by_others {
                 if config.fail_closed {
                     return Err(vec![format!(
@@ -600,6 +811,11 @@ pub fn load(named: Option<&Path>) -> Result<Config, Vec<String>> {
         }
     };
     apply_env(&mut config, std::env::vars_os())?;
+    // Load the audit secrets now, so that a missing or unsafe key refuses startup (and fails
+    // check-config) instead of surfacing at the first call.
+    if let Some(a) = &config.audit {
+        a.settings().map_err(|e| vec![e.to_string()])?;
+    }
     Ok(config)
 }
 
@@ -611,8 +827,17 @@ pub fn apply_env(
     vars: impl IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 ) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
+    let named: Vec<String> = config
+        .audit
+        .iter()
+        .flat_map(|a| a.secret_env_names())
+        .map(str::to_string)
+        .collect();
     for (k, v) in vars {
         let Some(k) = k.to_str() else { continue };
+        if named.iter().any(|n| n == k) {
+            continue; // a secret source the config names, not an override
+        }
         let Some(name) = k.strip_prefix("SYSGATE_") else {
             continue;
         };
@@ -682,12 +907,16 @@ pub fn carry_restart_only(old: &Config, new: &mut Config) {
 /// A one-line summary for `check-config` and the startup log.
 pub fn summary(c: &Config) -> String {
     format!(
-        "config ok: {}; transport stdio; scopes enabled: {}; stdio callers get: {}{}",
+        "config ok: {}; transport stdio; scopes enabled: {}; stdio callers get: {}{}{}",
         c.source
             .as_ref()
             .map_or("built-in defaults".to_string(), |p| p.display().to_string()),
         c.scopes.enabled.names().join(", "),
         c.scopes.stdio.names().join(", "),
+        match &c.audit {
+            Some(a) => format!("; audit log {}", a.path.display()),
+            None => "; no audit log".into(),
+        },
         if c.scopes.denied_tools.is_empty() {
             String::new()
         } else {

@@ -8,11 +8,25 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
+use crate::audit::{AuditLog, EventKind, Outcome, Record};
 use crate::auth::Caller;
-use crate::config::{self, Config};
+use crate::config::{self, AuditConfig, Config};
 use crate::error::{Error, ToolError};
+use crate::output;
+use crate::policy;
 use crate::tools::{Cancel, Ctx, ProgressFn, Registry, Tool};
 use crate::transport::pool::{Pool, Timer};
+
+/// One tool call as the audit log and the output pipeline see it.
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub caller: &'a Caller,
+    pub tool: &'a Tool,
+    pub args: &'a Map<String, Value>,
+    /// Unique within this process: session, then the JSON-RPC id.
+    pub request_id: String,
+    pub started: Instant,
+}
 
 /// Everything a connection needs, shared across connections.
 #[derive(Debug)]
@@ -23,6 +37,15 @@ pub struct Server {
     pub registry: Registry,
     pub pool: Pool,
     pub timer: Arc<Timer>,
+    audit: RwLock<Option<Arc<AuditLog>>>,
+}
+
+fn open_audit(a: Option<&AuditConfig>) -> Result<Option<Arc<AuditLog>>, String> {
+    let Some(a) = a else { return Ok(None) };
+    let settings = a.settings().map_err(|e| e.to_string())?;
+    AuditLog::open(settings)
+        .map(|l| Some(Arc::new(l)))
+        .map_err(|e| e.to_string())
 }
 
 impl Server {
@@ -32,7 +55,9 @@ impl Server {
         // Queue room for every connection's in-flight budget would be unbounded across
         // connections; a fixed multiple of the workers keeps memory flat and answers "busy".
         let pool = Pool::new(workers, workers * 32);
+        let audit = open_audit(config.audit.as_ref()).map_err(Error::Config)?;
         Ok(Arc::new(Server {
+            audit: RwLock::new(audit),
             config: RwLock::new(Arc::new(config)),
             config_arg,
             registry,
@@ -58,10 +83,145 @@ impl Server {
             .map(|k| format!("{k} changed; ignored until restart"))
             .collect();
         config::carry_restart_only(&old, &mut new);
+        if new.audit != old.audit {
+            // Open the new log before swapping anything: a bad audit setting rejects the reload.
+            let log = open_audit(new.audit.as_ref()).map_err(|e| vec![e])?;
+            *self.audit.write().unwrap_or_else(PoisonError::into_inner) = log;
+            notes.push("audit settings changed; the audit log was reopened".into());
+        }
         notes.extend(new.warnings.iter().cloned());
         crate::log::set_level(new.log_level);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(new);
         Ok(notes)
+    }
+
+    fn audit_log(&self) -> Option<Arc<AuditLog>> {
+        self.audit
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Write one audit record (a no-op without an audit log). An error means the record is not
+    /// on disk, and whatever it was about must not proceed.
+    pub fn audit(&self, record: Record) -> Result<(), String> {
+        match self.audit_log() {
+            None => Ok(()),
+            Some(log) => log.append(record).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Audit a server event (startup, shutdown, reload); failures are logged, not fatal.
+    pub fn audit_event(&self, event: EventKind, detail: Value) {
+        if let Err(e) = self.audit(Record::new(event).detail(detail)) {
+            crate::log::error(&format!("audit log: {e}"));
+        }
+    }
+
+    /// A session started: its identity and scopes.
+    pub fn audit_session(&self, config: &Config, caller: &Caller) {
+        let r = Record::new(EventKind::AuthSuccess)
+            .client(caller.audit_identity())
+            .scopes(policy::effective_scopes(config, caller).names())
+            .result(Outcome::Success);
+        if let Err(e) = self.audit(r) {
+            crate::log::error(&format!("audit log: {e}"));
+        }
+    }
+
+    fn call_record(
+        &self,
+        config: &Config,
+        call: &Call<'_>,
+        event: EventKind,
+        outcome: Outcome,
+    ) -> Record {
+        let mut r = Record::new(event)
+            .request_id(call.request_id.clone())
+            .tool(call.tool.def.name)
+            .client(call.caller.audit_identity())
+            .scopes(policy::effective_scopes(config, call.caller).names())
+            .result(outcome)
+            .duration(call.started.elapsed());
+        if config.audit.as_ref().is_some_and(|a| a.log_params) {
+            r = r.params(Value::Object(call.args.clone()));
+        }
+        r
+    }
+
+    /// A call the gate refused: audit it, then answer with the reason.
+    pub fn denied(&self, config: &Config, call: &Call<'_>, err: &ToolError) -> Value {
+        let r = self
+            .call_record(config, call, EventKind::QueryDenied, Outcome::Denied)
+            .reason(err.to_string());
+        match self.audit(r) {
+            Ok(()) => output::failure(err),
+            Err(e) => audit_failure(&e),
+        }
+    }
+
+    /// A call stopped by its deadline or by the client: audit it. Returns the answer to send (the
+    /// caller suppresses it for a cancellation).
+    pub fn stopped(&self, config: &Config, call: &Call<'_>, err: &ToolError) -> Value {
+        let outcome = if *err == ToolError::Cancelled {
+            Outcome::Cancelled
+        } else {
+            Outcome::Timeout
+        };
+        let event = if outcome == Outcome::Timeout {
+            EventKind::LimitExceeded
+        } else {
+            EventKind::Query
+        };
+        let r = self
+            .call_record(config, call, event, outcome)
+            .reason(err.to_string());
+        match self.audit(r) {
+            Ok(()) => output::failure(err),
+            Err(e) => audit_failure(&e),
+        }
+    }
+
+    /// Run a call whose gate passed: the handler, the output pipeline, then the audit record,
+    /// which is on disk before the answer is returned. If it cannot be written the answer is a
+    /// refusal, so no result leaves the server unaudited.
+    pub fn run(
+        &self,
+        config: &Config,
+        call: &Call<'_>,
+        cancel: &Cancel,
+        deadline: Instant,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Value {
+        let outcome = self.execute(
+            config,
+            call.caller,
+            call.tool,
+            call.args,
+            cancel,
+            deadline,
+            progress,
+        );
+        let (result, record) = match outcome {
+            Ok(v) => {
+                let result = output::success(v);
+                let bytes = result.get("structuredContent").map_or(0, output_size);
+                let r = self
+                    .call_record(config, call, EventKind::Query, Outcome::Success)
+                    .output_bytes(bytes);
+                (result, r)
+            }
+            Err(e) => {
+                let r = self
+                    .call_record(config, call, EventKind::Query, Outcome::Error)
+                    .reason(e.to_string());
+                (output::failure(&e), r)
+            }
+        };
+        match self.audit(record) {
+            Ok(()) => result,
+            Err(e) => audit_failure(&e),
+        }
     }
 
     /// Run a tool's handler and check its result against the output schema. The gate has
@@ -95,4 +255,16 @@ impl Server {
         })?;
         Ok(value)
     }
+}
+
+fn output_size(v: &Value) -> u64 {
+    serde_json::to_vec(v).map_or(0, |b| b.len() as u64)
+}
+
+/// The answer when the audit record could not be written: the call is refused.
+fn audit_failure(e: &str) -> Value {
+    crate::log::error(&format!("audit log: {e}; refusing the call"));
+    output::failure(&ToolError::Failed(
+        "refused: the audit log cannot be written on this server, and no call runs unaudited; tell the operator".into(),
+    ))
 }

@@ -199,7 +199,8 @@ impl std::error::Error for AuditError {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lower-case hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
     let mut out = Vec::with_capacity(bytes.len() * 2);
     hex_into(bytes, &mut out);
     // Only ASCII hex digits were pushed.

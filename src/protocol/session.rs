@@ -4,6 +4,7 @@
 //! go out through a `Sink`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -13,11 +14,12 @@ use super::jsonrpc::{self, Id, Message, RpcError};
 use super::{
     INSTRUCTIONS, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSIONS,
 };
+use crate::audit::EventKind;
 use crate::auth::Caller;
 use crate::error::ToolError;
 use crate::output;
 use crate::policy;
-use crate::server::Server;
+use crate::server::{Call, Server};
 use crate::tools::Cancel;
 use crate::transport::pool::Completion;
 
@@ -39,6 +41,7 @@ enum Era {
 struct Pending {
     completion: Completion,
     cancel: Cancel,
+    ctx: Arc<CallCtx>,
 }
 
 type InFlight = Arc<Mutex<HashMap<Id, Arc<Pending>>>>;
@@ -51,6 +54,8 @@ pub struct Session {
     /// The version agreed by `initialize`, for legacy clients.
     negotiated: Mutex<Option<&'static str>>,
     in_flight: InFlight,
+    /// `PID.N`: names this session in audit request ids.
+    session_id: String,
 }
 
 impl std::fmt::Debug for Session {
@@ -73,6 +78,14 @@ impl Session {
             sink,
             negotiated: Mutex::new(None),
             in_flight: Arc::new(Mutex::new(HashMap::new())),
+            session_id: {
+                static NEXT: AtomicU64 = AtomicU64::new(1);
+                format!(
+                    "{}.{}",
+                    std::process::id(),
+                    NEXT.fetch_add(1, Ordering::Relaxed)
+                )
+            },
         }
     }
 
@@ -91,6 +104,10 @@ impl Session {
 
     /// A frame that exceeded the size limit was discarded by the transport.
     pub fn frame_too_large(&self, limit: usize) {
+        self.server.audit_event(
+            EventKind::LimitExceeded,
+            json!({"limit": "limits.max_message_bytes", "threshold": limit, "session": self.session_id}),
+        );
         self.send_error(&RpcError::new(
             None,
             jsonrpc::INVALID_REQUEST,
@@ -137,6 +154,9 @@ impl Session {
             // The response is suppressed; the handler sees the flag at its next check (and, for
             // programs, the exec layer kills the process group).
             p.cancel.cancel();
+            let _ = p.ctx.with_call(|server, config, call| {
+                server.stopped(config, call, &ToolError::Cancelled)
+            });
         }
     }
 
@@ -270,10 +290,24 @@ impl Session {
             return Err(invalid(format!("unknown tool: {}", truncate(name, 64))));
         };
         let config = server.config();
+        let request_id = format!("{}-{}", self.session_id, id_text(&id));
+        let started = Instant::now();
         let args = match policy::check(&config, &self.caller, tool, params.get("arguments")) {
             Ok(a) => a,
             Err(e) => {
-                self.reply(&id, era, output::failure(&e));
+                // Audit what was asked, as far as it is an object (it failed validation).
+                let raw = match params.get("arguments") {
+                    Some(Value::Object(m)) => m.clone(),
+                    _ => Map::new(),
+                };
+                let call = Call {
+                    caller: &self.caller,
+                    tool,
+                    args: &raw,
+                    request_id,
+                    started,
+                };
+                self.reply(&id, era, server.denied(&config, &call, &e));
                 return Ok(());
             }
         };
@@ -283,9 +317,25 @@ impl Session {
             .filter(|t| t.is_string() || t.is_i64())
             .cloned();
 
+        let budget = config.resources.deadline_for(tool.def.impact);
+        let deadline = started + budget;
+        let tool_name = tool.def.name;
+        let args = Arc::new(args);
+        // Everything the completion paths (worker, deadline, cancellation) share.
+        let ctx = Arc::new(CallCtx {
+            server: Arc::clone(&server),
+            config: Arc::clone(&config),
+            caller: Arc::clone(&self.caller),
+            tool_name,
+            args,
+            request_id,
+            started,
+        });
+
         let pending = Arc::new(Pending {
             completion: Completion::default(),
             cancel: Cancel::default(),
+            ctx: Arc::clone(&ctx),
         });
         {
             let mut map = lock(&self.in_flight);
@@ -297,27 +347,28 @@ impl Session {
                 ));
             }
             if map.len() >= config.limits.max_in_flight {
+                let limit = config.limits.max_in_flight;
+                server.audit_event(
+                    EventKind::LimitExceeded,
+                    json!({"limit": "limits.max_in_flight", "threshold": limit, "request_id": ctx.request_id}),
+                );
                 return Err(RpcError::new(
                     Some(id),
                     jsonrpc::SERVER_BUSY,
                     format!(
-                        "too many requests in flight on this connection (limit {}); wait for answers before sending more",
-                        config.limits.max_in_flight
+                        "too many requests in flight on this connection (limit {limit}); wait for answers before sending more"
                     ),
                 ));
             }
             map.insert(id.clone(), Arc::clone(&pending));
         }
 
-        let budget = config.resources.deadline_for(tool.def.impact);
-        let deadline = Instant::now() + budget;
-        let tool_name = tool.def.name;
-
         // The deadline fires even if the handler is stuck in a syscall.
         let timer_id = {
             let pending = Arc::clone(&pending);
             let in_flight = Arc::clone(&self.in_flight);
             let sink = Arc::clone(&self.sink);
+            let ctx = Arc::clone(&ctx);
             let id = id.clone();
             server.timer.schedule(deadline, move || {
                 if pending.completion.try_complete() {
@@ -327,14 +378,14 @@ impl Session {
                         tool: tool_name.to_string(),
                         ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
                     };
-                    sink.send(&jsonrpc::result(&id, with_era(output::failure(&err), era)));
+                    let answer =
+                        ctx.with_call(|server, config, call| server.stopped(config, call, &err));
+                    sink.send(&jsonrpc::result(&id, with_era(answer, era)));
                 }
             })
         };
 
         let job = {
-            let server = Arc::clone(&server);
-            let caller = Arc::clone(&self.caller);
             let pending = Arc::clone(&pending);
             let in_flight = Arc::clone(&self.in_flight);
             let sink = Arc::clone(&self.sink);
@@ -343,9 +394,6 @@ impl Session {
                 if pending.completion.is_complete() {
                     return; // cancelled or timed out while queued
                 }
-                let Some(tool) = server.registry.get(tool_name) else {
-                    return;
-                };
                 let progress = |done: f64, total: Option<f64>, message: &str| {
                     if let Some(token) = &progress_token
                         && !pending.completion.is_complete()
@@ -358,25 +406,15 @@ impl Session {
                         sink.send(&json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": p}));
                     }
                 };
-                let outcome = server.execute(
-                    &config,
-                    &caller,
-                    tool,
-                    &args,
-                    &pending.cancel,
-                    deadline,
-                    Some(&progress),
-                );
+                let answer = ctx.with_call(|server, config, call| {
+                    server.run(config, call, &pending.cancel, deadline, Some(&progress))
+                });
                 if !pending.completion.try_complete() {
                     return; // the deadline or a cancellation answered first
                 }
-                server.timer.cancel(timer_id);
+                ctx.server.timer.cancel(timer_id);
                 lock(&in_flight).remove(&id);
-                let result = match outcome {
-                    Ok(v) => output::success(v),
-                    Err(e) => output::failure(&e),
-                };
-                sink.send(&jsonrpc::result(&id, with_era(result, era)));
+                sink.send(&jsonrpc::result(&id, with_era(answer, era)));
             }
         };
         if !server.pool.submit(job) {
@@ -384,6 +422,10 @@ impl Session {
                 server.timer.cancel(timer_id);
                 lock(&self.in_flight).remove(&id);
             }
+            server.audit_event(
+                EventKind::LimitExceeded,
+                json!({"limit": "worker queue full", "tool": tool_name}),
+            );
             return Err(RpcError::new(
                 Some(id),
                 jsonrpc::SERVER_BUSY,
@@ -391,6 +433,47 @@ impl Session {
             ));
         }
         Ok(())
+    }
+}
+
+/// A running call's context, shared by whichever completion path answers it.
+struct CallCtx {
+    server: Arc<Server>,
+    config: Arc<crate::config::Config>,
+    caller: Arc<Caller>,
+    tool_name: &'static str,
+    args: Arc<Map<String, Value>>,
+    request_id: String,
+    started: Instant,
+}
+
+impl CallCtx {
+    /// Run `f` on the call (the tool is looked up again: a `&Tool` cannot live beside the
+    /// `Arc<Server>` that owns it).
+    fn with_call(
+        &self,
+        f: impl FnOnce(&Server, &crate::config::Config, &Call<'_>) -> Value,
+    ) -> Value {
+        let Some(tool) = self.server.registry.get(self.tool_name) else {
+            return output::failure(&ToolError::Failed(
+                "internal error: tool table changed".into(),
+            ));
+        };
+        let call = Call {
+            caller: &self.caller,
+            tool,
+            args: &self.args,
+            request_id: self.request_id.clone(),
+            started: self.started,
+        };
+        f(&self.server, &self.config, &call)
+    }
+}
+
+fn id_text(id: &Id) -> String {
+    match id {
+        Id::Num(n) => n.to_string(),
+        Id::Str(s) => truncate(s, 64),
     }
 }
 

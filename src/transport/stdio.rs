@@ -42,6 +42,8 @@ impl<W: Write + Send> Sink for LineSink<W> {
 pub fn serve(server: Arc<Server>) -> Result<(), Error> {
     let config = server.config();
     let caller = Caller::local(TransportKind::Stdio);
+    // The OS authenticated this caller (it could spawn us); record who it is.
+    server.audit_session(&config, &caller);
     let sink: Arc<dyn Sink> = Arc::new(LineSink::new(io::stdout()));
     let session = Session::new(Arc::clone(&server), caller, sink);
     let max = config.limits.max_message_bytes;
