@@ -4,9 +4,10 @@
 # On a Debian machine with Rust, Python 3 and Node.js it installs what the tests need (Debian
 # packages only if missing, two Python venvs under .venv/, the npm client tools under
 # tests/node/node_modules), then runs: cargo fmt --check, clippy, the release build, cargo test,
-# and the pytest suites against the release binary with the real MCP clients. Every step runs
-# even if an earlier one failed (unless it needs that one); the summary at the end lists each
-# step and the test counts, and the exit status is non-zero if anything failed.
+# the TOON reference check, and the pytest suites against the release binary with the real MCP
+# clients. Every step runs even if an earlier one failed (unless it needs that one); the summary
+# at the end lists each step and the test counts, and the exit status is non-zero if anything
+# failed.
 #
 # Re-runs are quick: a venv or node_modules is rebuilt only when its pinned requirements change.
 set -uo pipefail
@@ -61,6 +62,7 @@ step() {
 
 skip() { # name reason
     printf '\n==> %s: skipped: %s\n' "$1" "$2"
+    : >"$LOGS/$1.log"
     record "$1" "SKIPPED ($2)" 0
 }
 
@@ -140,6 +142,14 @@ if [ "$SYSTEM_OK" = 1 ]; then
     step cargo-clippy cargo clippy --locked --all-targets -- -D warnings
     step cargo-build-release cargo build --release --locked && BUILD_OK=1 || BUILD_OK=0
     step cargo-test cargo test --locked
+    # The TOON encoder against the reference decoder (ignored by plain `cargo test`: it needs
+    # node and @toon-format/toon, which setup-npm installed).
+    if [ "$NPM_OK" = 1 ]; then
+        step cargo-test-toon env TOON_MODULE="$ROOT/tests/node/node_modules/@toon-format/toon/dist/index.mjs" \
+            cargo test --locked --test toon_reference -- --ignored
+    else
+        skip cargo-test-toon "npm tools missing"
+    fi
 
     if [ "$BUILD_OK" = 1 ] && [ "$V1_OK" = 1 ]; then
         paths=(tests/py/raw tests/py/v1)
@@ -161,7 +171,7 @@ fi
 read -r CARGO_PASS CARGO_FAIL CARGO_SKIP < <(
     awk '/^test result:/ { for (i = 1; i <= NF; i++) {
             if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i; if ($(i+1) ~ /^ignored/) s += $i } }
-         END { print p+0, f+0, s+0 }' "$LOGS/cargo-test.log" 2>/dev/null || echo 0 0 0
+         END { print p+0, f+0, s+0 }' "$LOGS/cargo-test.log" "$LOGS/cargo-test-toon.log" 2>/dev/null || echo 0 0 0
 )
 py_counts() { # junit.xml -> "passed failed skipped"
     [ -s "$1" ] || { echo 0 0 0; return; }
