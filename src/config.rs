@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -20,6 +21,8 @@ use crate::audit::{
     AuditError, AuditKey, AuditSettings, Facility, IdentityHasher, SecretSource, SyslogSettings,
     SyslogTransport,
 };
+use crate::output::caps::Limits as CapLimits;
+use crate::output::redact::{FailAction, PatternSpec, RedactionSettings, Redactor};
 use crate::policy::{Scope, ScopeSet};
 use crate::tools::Impact;
 
@@ -201,6 +204,47 @@ impl AuditConfig {
     }
 }
 
+/// How the text block of a tool result is rendered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Json,
+    Toon,
+}
+
+/// The output pipeline's settings: text format, redaction, caps per impact class.
+#[derive(Debug, Clone)]
+pub struct Output {
+    pub format: Format,
+    pub redactor: Arc<Redactor>,
+    /// Caps for minimal, low and medium tools, in that order.
+    pub caps: [CapLimits; 3],
+}
+
+impl Default for Output {
+    fn default() -> Self {
+        Output {
+            format: Format::Json,
+            // The built-in settings are constants; `redact`'s unit tests prove they compile.
+            redactor: Arc::new(
+                Redactor::new(&RedactionSettings::default())
+                    .expect("built-in redaction settings compile"),
+            ),
+            caps: [CapLimits::default(); 3],
+        }
+    }
+}
+
+impl Output {
+    pub fn caps_for(&self, impact: Impact) -> &CapLimits {
+        match impact {
+            Impact::Minimal => &self.caps[0],
+            Impact::Low => &self.caps[1],
+            Impact::Medium => &self.caps[2],
+        }
+    }
+}
+
 /// The transports this build can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -208,7 +252,7 @@ pub enum Transport {
 }
 
 /// The whole configuration.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Config {
     /// The file this came from (`None`: built-in defaults).
     pub source: Option<PathBuf>,
@@ -221,6 +265,7 @@ pub struct Config {
     pub limits: Limits,
     pub resources: Resources,
     pub scopes: Scopes,
+    pub output: Output,
     /// `None`: no audit log (the built-in default; see docs/configuration.md).
     pub audit: Option<AuditConfig>,
     /// SHA-256 of the config file's bytes, for the audit log (`None`: built-in defaults).
@@ -240,6 +285,7 @@ impl Default for Config {
             limits: Limits::default(),
             resources: Resources::default(),
             scopes: Scopes::default(),
+            output: Output::default(),
             audit: None,
             digest: None,
             warnings: Vec::new(),
@@ -262,6 +308,56 @@ struct FileConfig {
     queries: Option<FileQueries>,
     stdio: Option<FileStdio>,
     audit: Option<FileAudit>,
+    output: Option<FileOutput>,
+    redaction: Option<FileRedaction>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileOutput {
+    /// Default text block format when a call does not ask.
+    format: Option<Format>,
+    /// Output caps for all tools ...
+    caps: Option<FileCaps>,
+    /// ... and per impact class, overriding `caps` field by field.
+    caps_by_impact: Option<FileCapsByImpact>,
+}
+
+#[derive(Debug, Default, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCaps {
+    max_output_bytes: Option<u64>,
+    max_output_lines: Option<u64>,
+    max_array_items: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCapsByImpact {
+    minimal: Option<FileCaps>,
+    low: Option<FileCaps>,
+    medium: Option<FileCaps>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRedaction {
+    enabled: Option<bool>,
+    /// Key globs; replaces the built-in list when given.
+    fields: Option<Vec<String>>,
+    /// Patterns added to the built-in ones.
+    #[serde(default)]
+    patterns: Vec<PatternSpec>,
+    /// Keep the built-in patterns (default true).
+    default_patterns: Option<bool>,
+    limits: Option<FileRedactionLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRedactionLimits {
+    max_input_bytes: Option<u64>,
+    fail_action: Option<FailAction>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -659,12 +755,112 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     if let Some(a) = file.audit {
         c.audit = audit_section(&mut p, a);
     }
+    let out = file.output.unwrap_or_default();
+    if let Some(f) = out.format {
+        c.output.format = f;
+    }
+    let base = caps(
+        &mut p,
+        "output.caps",
+        out.caps.unwrap_or_default(),
+        CapLimits::default(),
+    );
+    let by = out.caps_by_impact.unwrap_or_default();
+    c.output.caps = [
+        caps(
+            &mut p,
+            "output.caps_by_impact.minimal",
+            by.minimal.unwrap_or_default(),
+            base,
+        ),
+        caps(
+            &mut p,
+            "output.caps_by_impact.low",
+            by.low.unwrap_or_default(),
+            base,
+        ),
+        caps(
+            &mut p,
+            "output.caps_by_impact.medium",
+            by.medium.unwrap_or_default(),
+            base,
+        ),
+    ];
+    if let Some(r) = file.redaction {
+        match Redactor::new(&redaction_section(&mut p, r)) {
+            Ok(r) => c.output.redactor = Arc::new(r),
+            Err(e) => p.push(format!("redaction: {e}")),
+        }
+    }
     if !c.fail_closed {
         c.warnings.push(
             "config.fail_closed is false: a config file readable by group/other is accepted with a warning. Set it to true.".into(),
         );
     }
     if p.is_empty() { Ok(c) } else { Err(p) }
+}
+
+fn caps(p: &mut Vec<String>, key: &str, f: FileCaps, base: CapLimits) -> CapLimits {
+    let bytes = range(
+        p,
+        &format!("{key}.max_output_bytes"),
+        f.max_output_bytes,
+        4096,
+        64 << 20,
+        base.max_bytes as u64,
+    );
+    let lines = range(
+        p,
+        &format!("{key}.max_output_lines"),
+        f.max_output_lines,
+        10,
+        10_000_000,
+        base.max_lines as u64,
+    );
+    let items = range(
+        p,
+        &format!("{key}.max_array_items"),
+        f.max_array_items,
+        1,
+        1_000_000,
+        base.max_array_items as u64,
+    );
+    CapLimits {
+        max_bytes: bytes as usize,
+        max_lines: lines as usize,
+        max_array_items: items as usize,
+    }
+}
+
+/// The redaction settings; `enabled: false` gives settings with no globs and no patterns.
+fn redaction_section(p: &mut Vec<String>, r: FileRedaction) -> RedactionSettings {
+    let mut s = RedactionSettings::default();
+    if r.enabled == Some(false) {
+        s.fields.clear();
+        s.patterns.clear();
+        return s;
+    }
+    if let Some(fields) = r.fields {
+        s.fields = fields;
+    }
+    if r.default_patterns == Some(false) {
+        s.patterns.clear();
+    }
+    s.patterns.extend(r.patterns);
+    if let Some(l) = r.limits {
+        s.max_input_bytes = range(
+            p,
+            "redaction.limits.max_input_bytes",
+            l.max_input_bytes,
+            1024,
+            64 << 20,
+            s.max_input_bytes as u64,
+        ) as usize;
+        if let Some(a) = l.fail_action {
+            s.fail_action = a;
+        }
+    }
+    s
 }
 
 fn secret_source(
@@ -944,7 +1140,13 @@ mod tests {
     #[test]
     fn empty_file_is_the_defaults() {
         let c = parse("", None).unwrap();
-        assert_eq!(c, Config::default());
+        let d = Config::default();
+        assert_eq!(
+            (&c.limits, &c.resources, &c.scopes),
+            (&d.limits, &d.resources, &d.scopes)
+        );
+        assert_eq!(c.output.format, Format::Json);
+        assert!(c.audit.is_none());
         assert!(c.scopes.enabled.contains(Scope::Core));
         assert!(!c.scopes.enabled.contains(Scope::Sensitive));
     }

@@ -10,11 +10,11 @@ use serde_json::{Map, Value};
 
 use crate::audit::{AuditLog, EventKind, Outcome, Record};
 use crate::auth::Caller;
-use crate::config::{self, AuditConfig, Config};
+use crate::config::{self, AuditConfig, Config, Format};
 use crate::error::{Error, ToolError};
 use crate::output;
 use crate::policy;
-use crate::tools::{Cancel, Ctx, ProgressFn, Registry, Tool};
+use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Registry, Tool};
 use crate::transport::pool::{Pool, Timer};
 
 /// One tool call as the audit log and the output pipeline see it.
@@ -144,7 +144,13 @@ impl Server {
             .result(outcome)
             .duration(call.started.elapsed());
         if config.audit.as_ref().is_some_and(|a| a.log_params) {
-            r = r.params(Value::Object(call.args.clone()));
+            // Arguments are redacted like results: a secret passed in must not land in the log.
+            let params = config
+                .output
+                .redactor
+                .redact(Value::Object(call.args.clone()))
+                .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value);
+            r = r.params(params);
         }
         r
     }
@@ -182,8 +188,8 @@ impl Server {
         }
     }
 
-    /// Run a call whose gate passed: the handler, the output pipeline, then the audit record,
-    /// which is on disk before the answer is returned. If it cannot be written the answer is a
+    /// Run a call whose gate passed: the handler, the output pipeline, then the audit records,
+    /// which are on disk before the answer is returned. If they cannot be written the answer is a
     /// refusal, so no result leaves the server unaudited.
     pub fn run(
         &self,
@@ -193,35 +199,63 @@ impl Server {
         deadline: Instant,
         progress: Option<ProgressFn<'_>>,
     ) -> Value {
-        let outcome = self.execute(
-            config,
-            call.caller,
-            call.tool,
-            call.args,
-            cancel,
-            deadline,
-            progress,
-        );
-        let (result, record) = match outcome {
-            Ok(v) => {
-                let result = output::success(v);
-                let bytes = result.get("structuredContent").map_or(0, output_size);
-                let r = self
-                    .call_record(config, call, EventKind::Query, Outcome::Success)
-                    .output_bytes(bytes);
-                (result, r)
+        // `format` is the pipeline's argument, not the handler's.
+        let mut args = call.args.clone();
+        let format = match args.remove(FORMAT_ARG).as_ref().and_then(Value::as_str) {
+            Some("toon") => Format::Toon,
+            Some(_) => Format::Json,
+            None => config.output.format,
+        };
+        let rendered = self
+            .execute(
+                config,
+                call.caller,
+                call.tool,
+                &args,
+                cancel,
+                deadline,
+                progress,
+            )
+            .and_then(|v| output::render(&config.output, call.tool, v, format));
+        let mut records = Vec::new();
+        let result = match rendered {
+            Ok(r) => {
+                let total = r.redactions.total() as u64;
+                records.push(
+                    self.call_record(config, call, EventKind::Query, Outcome::Success)
+                        .output_bytes(r.output_bytes)
+                        .redactions(total),
+                );
+                if total > 0 {
+                    let detail = serde_json::to_value(&r.redactions).unwrap_or(Value::Null);
+                    records.push(
+                        self.call_record(config, call, EventKind::Redaction, Outcome::Success)
+                            .redactions(total)
+                            .detail(detail),
+                    );
+                }
+                if let Some(t) = r.truncation {
+                    records.push(
+                        self.call_record(config, call, EventKind::LimitExceeded, Outcome::Success)
+                            .detail(t),
+                    );
+                }
+                r.result
             }
             Err(e) => {
-                let r = self
-                    .call_record(config, call, EventKind::Query, Outcome::Error)
-                    .reason(e.to_string());
-                (output::failure(&e), r)
+                records.push(
+                    self.call_record(config, call, EventKind::Query, Outcome::Error)
+                        .reason(e.to_string()),
+                );
+                output::failure(&e)
             }
         };
-        match self.audit(record) {
-            Ok(()) => result,
-            Err(e) => audit_failure(&e),
+        for r in records {
+            if let Err(e) = self.audit(r) {
+                return audit_failure(&e);
+            }
         }
+        result
     }
 
     /// Run a tool's handler and check its result against the output schema. The gate has
@@ -255,10 +289,6 @@ impl Server {
         })?;
         Ok(value)
     }
-}
-
-fn output_size(v: &Value) -> u64 {
-    serde_json::to_vec(v).map_or(0, |b| b.len() as u64)
 }
 
 /// The answer when the audit record could not be written: the call is refused.

@@ -654,9 +654,22 @@ fn query_subcommand_runs_tools_through_the_binary() {
         ps.iter()
             .any(|p| u(&p["pid"]) == u64::from(marker.0.id()) && p["cmdline"] == "sleep-BINMARK 30")
     );
-    // The text block renders the same data.
-    let text: Value = serde_json::from_str(v["content"][0]["text"].as_str().unwrap()).unwrap();
-    assert_eq!(text, v["structuredContent"]);
+    // The text block renders the same data, fenced as untrusted (command lines are outside text).
+    let text = v["content"][0]["text"].as_str().unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines[0].starts_with("Untrusted data from get_processes"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].starts_with("<untrusted-data nonce=\""),
+        "{}",
+        lines[1]
+    );
+    assert!(lines[lines.len() - 1].starts_with("</untrusted-data nonce=\""));
+    let inner: Value = serde_json::from_str(&lines[2..lines.len() - 1].join("\n")).unwrap();
+    assert_eq!(inner, v["structuredContent"]);
 
     let out = Command::new(env!("CARGO_BIN_EXE_sysgate"))
         .args([

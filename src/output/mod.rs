@@ -18,7 +18,7 @@
 //!    [`fence::Fence`] (`Fence::new()` once per response, `fence.wrap(source, text)` for each
 //!    untrusted part). `Fence::new` failing means the call must fail rather than go out unfenced.
 //!
-//! [`success`] and [`failure`] build the `tools/call` result; they do not run the pipeline yet.
+//! [`render`] runs the pipeline for a tool result; [`failure`] builds an error result.
 
 pub mod caps;
 pub mod fence;
@@ -27,15 +27,68 @@ pub mod toon;
 
 use serde_json::{Value, json};
 
+use crate::config::{Format, Output};
 use crate::error::ToolError;
+use crate::tools::Tool;
 
-/// A successful `tools/call` result.
-pub fn success(structured: Value) -> Value {
-    let text = serde_json::to_string(&structured).unwrap_or_default();
-    json!({
+/// A rendered `tools/call` result and what the audit needs to know about it.
+#[derive(Debug)]
+pub struct Rendered {
+    pub result: Value,
+    /// Size of the serialized result.
+    pub output_bytes: u64,
+    pub redactions: redact::RedactionReport,
+    /// What the caps cut (`None`: nothing).
+    pub truncation: Option<Value>,
+}
+
+/// The pipeline: redact → cap (with a `truncated` marker) → render the text block (JSON or
+/// TOON) → fence untrusted text. `structuredContent` and the text block carry the same data.
+pub fn render(
+    output: &Output,
+    tool: &Tool,
+    value: Value,
+    format: Format,
+) -> Result<Rendered, ToolError> {
+    let redacted = output.redactor.redact(value).map_err(|e| {
+        ToolError::Failed(format!(
+            "the result could not be redacted safely ({e}); ask for less (e.g. a smaller `limit`)"
+        ))
+    })?;
+    let capped =
+        caps::cap_and_mark(&redacted.value, output.caps_for(tool.def.impact)).map_err(|e| {
+            ToolError::Failed(format!(
+                "the result does not fit the output limits ({e}); ask for less"
+            ))
+        })?;
+    let mut text = match format {
+        Format::Json => serde_json::to_string(&capped.value).unwrap_or_default(),
+        Format::Toon => toon::encode(&capped.value),
+    };
+    if tool.def.untrusted_output {
+        // A fresh nonce per response; without randomness the text must not go out unfenced.
+        let fence = fence::Fence::new().map_err(|_| {
+            ToolError::Failed("no randomness available to fence the result; try again".into())
+        })?;
+        text = fence.wrap(tool.def.name, &text);
+    }
+    let truncation = (!capped.truncation.is_empty()).then(|| capped.truncation.marker());
+    if truncation.is_some() {
+        // Our own words, outside the fence.
+        text.push('\n');
+        text.push_str(&capped.truncation.hint());
+    }
+    let result = json!({
         "content": [{"type": "text", "text": text}],
-        "structuredContent": structured,
+        "structuredContent": capped.value,
         "isError": false,
+    });
+    let output_bytes = caps::json_size(&result) as u64;
+    Ok(Rendered {
+        result,
+        output_bytes,
+        redactions: redacted.report,
+        truncation,
     })
 }
 

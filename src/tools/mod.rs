@@ -68,6 +68,9 @@ pub struct ToolDef {
     pub scope: Scope,
     pub impact: Impact,
     pub annotations: Annotations,
+    /// Whether the result carries text from outside the server's control (command lines, mount
+    /// paths, log lines): the text block then fences it as untrusted data.
+    pub untrusted_output: bool,
     /// JSON Schema of the arguments (an object with `additionalProperties: false`).
     pub input_schema: &'static str,
     /// JSON Schema of `structuredContent`.
@@ -111,6 +114,59 @@ pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
     core::TOOLS.iter()
 }
 
+/// The argument every tool takes: how to render the text block.
+pub const FORMAT_ARG: &str = "format";
+/// The result field every tool may carry: what the output caps cut.
+pub const TRUNCATED_FIELD: &str = "truncated";
+
+fn common_format_schema() -> Value {
+    json!({
+        "type": "string",
+        "enum": ["json", "toon"],
+        "description": "Rendering of the text block: compact JSON or TOON (structuredContent is always JSON). Default: the server's output.format."
+    })
+}
+
+fn common_truncated_schema() -> Value {
+    let before_after = json!({
+        "type": "object", "additionalProperties": false, "required": ["before", "after"],
+        "properties": {"before": {"type": "integer", "minimum": 0}, "after": {"type": "integer", "minimum": 0}}
+    });
+    json!({
+        "type": "object",
+        "additionalProperties": false,
+        "description": "Present only when the result was cut to fit the output limits: which arrays were cut (kept of total), how many strings were shortened, and the line and byte totals before and after.",
+        "required": ["arrays", "strings"],
+        "properties": {
+            "arrays": {"type": "array", "items": {
+                "type": "object", "additionalProperties": false, "required": ["path", "kept", "total"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "kept": {"type": "integer", "minimum": 0},
+                    "total": {"type": "integer", "minimum": 0}
+                }
+            }},
+            "arrays_not_listed": {"type": "integer", "minimum": 0},
+            "strings": {"type": "integer", "minimum": 0},
+            "lines": before_after,
+            "bytes": before_after
+        }
+    })
+}
+
+fn add_property(schema: &mut Value, name: &str, prop: Value) -> Result<(), String> {
+    let props = schema
+        .get_mut("properties")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| "schema has no properties object".to_string())?;
+    if props.insert(name.to_string(), prop).is_some() {
+        return Err(format!(
+            "defines `{name}`, which every tool gets from the registry"
+        ));
+    }
+    Ok(())
+}
+
 /// The compiled tool table.
 #[derive(Debug)]
 pub struct Registry {
@@ -131,8 +187,16 @@ impl Registry {
                     .map_err(|e| format!("tool {}: {what} schema {e}", def.name))?;
                 Ok((v, s))
             };
-            let (input_json, input) = parse("input", def.input_schema)?;
-            let (output_json, output) = parse("output", def.output_schema)?;
+            let (mut input_json, _) = parse("input", def.input_schema)?;
+            let (mut output_json, _) = parse("output", def.output_schema)?;
+            // Arguments and result fields every tool shares, added here so that no definition
+            // can forget or contradict them.
+            add_property(&mut input_json, FORMAT_ARG, common_format_schema())?;
+            add_property(&mut output_json, TRUNCATED_FIELD, common_truncated_schema())?;
+            let input = Schema::compile(&input_json)
+                .map_err(|e| format!("tool {}: input schema {e}", def.name))?;
+            let output = Schema::compile(&output_json)
+                .map_err(|e| format!("tool {}: output schema {e}", def.name))?;
             if input_json.get("additionalProperties") != Some(&Value::Bool(false)) {
                 return Err(format!(
                     "tool {}: input schema must set additionalProperties: false",

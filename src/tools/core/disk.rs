@@ -37,7 +37,7 @@ pub const INPUT: &str = r#"{
 
 pub const OUTPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
-    "required": ["filesystems", "count", "skipped_virtual", "truncated"],
+    "required": ["filesystems", "count", "skipped_virtual", "more_not_listed"],
     "properties": {
         "filesystems": {"type": "array", "items": {
             "type": "object", "additionalProperties": false,
@@ -63,7 +63,7 @@ pub const OUTPUT: &str = r#"{
         }},
         "count": {"type": "integer", "minimum": 0},
         "skipped_virtual": {"type": "integer", "minimum": 0},
-        "truncated": {"type": "boolean", "description": "more mounts exist than were listed"}
+        "more_not_listed": {"type": "boolean", "description": "more mounts exist than were listed"}
     }
 }"#;
 
@@ -110,7 +110,7 @@ struct DiskInfo {
     filesystems: Vec<Filesystem>,
     count: usize,
     skipped_virtual: usize,
-    truncated: bool,
+    more_not_listed: bool,
 }
 
 /// What became of one `statvfs`.
@@ -429,7 +429,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         count: filesystems.len(),
         filesystems,
         skipped_virtual,
-        truncated,
+        more_not_listed: truncated,
     })
 }
 

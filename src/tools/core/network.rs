@@ -16,7 +16,7 @@ use crate::tools::procfs::{self, sysfs_label};
 
 pub const OUTPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
-    "required": ["interfaces", "count", "truncated"],
+    "required": ["interfaces", "count", "more_not_listed"],
     "properties": {
         "interfaces": {"type": "array", "items": {
             "type": "object", "additionalProperties": false,
@@ -49,7 +49,7 @@ pub const OUTPUT: &str = r#"{
             }
         }},
         "count": {"type": "integer", "minimum": 0},
-        "truncated": {"type": "boolean", "description": "more interfaces exist than were listed"},
+        "more_not_listed": {"type": "boolean", "description": "more interfaces exist than were listed"},
         "address_errors": {"type": "array", "items": {"type": "string"},
             "description": "address sources that could not be read"}
     }
@@ -62,7 +62,7 @@ const MAX_INTERFACES: usize = 512;
 struct Network {
     interfaces: Vec<Interface>,
     count: usize,
-    truncated: bool,
+    more_not_listed: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     address_errors: Vec<String>,
 }
@@ -176,7 +176,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
     to_value(&Network {
         count: interfaces.len(),
         interfaces,
-        truncated,
+        more_not_listed: truncated,
         address_errors,
     })
 }

@@ -14,7 +14,7 @@ use crate::tools::procfs::{hwmon_temp_index, numbered_entry, parse_millidegrees,
 
 pub const OUTPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
-    "required": ["sensors", "count", "truncated"],
+    "required": ["sensors", "count", "more_not_listed"],
     "properties": {
         "sensors": {"type": "array", "items": {
             "type": "object", "additionalProperties": false,
@@ -30,7 +30,7 @@ pub const OUTPUT: &str = r#"{
             }
         }},
         "count": {"type": "integer", "minimum": 0},
-        "truncated": {"type": "boolean", "description": "more sensors exist than were read"},
+        "more_not_listed": {"type": "boolean", "description": "more sensors exist than were read"},
         "reason": {"type": "string", "description": "why the list is empty"}
     }
 }"#;
@@ -57,7 +57,7 @@ pub(super) struct Sensor {
 struct Temperatures {
     sensors: Vec<Sensor>,
     count: usize,
-    truncated: bool,
+    more_not_listed: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
 }
@@ -186,7 +186,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
     to_value(&Temperatures {
         count: sensors.len(),
         sensors,
-        truncated,
+        more_not_listed: truncated,
         reason,
     })
 }
@@ -255,7 +255,7 @@ mod tests {
         let out = to_value(&Temperatures {
             count: s.len(),
             sensors: s,
-            truncated,
+            more_not_listed: truncated,
             reason: None,
         })
         .unwrap();
