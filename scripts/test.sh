@@ -120,6 +120,28 @@ npm_tools() {
 
 # -- test runs ----------------------------------------------------------------------------------
 
+# Every example config shipped under config/ must pass `sysgate check-config`. Installed the way
+# an operator would (a private copy, mode 0600), since a checkout's 0644 is refused on purpose.
+check_example_configs() {
+    local dir f n=0
+    dir="$(mktemp -d)"
+    for f in config/*.yaml; do
+        install -m 0600 "$f" "$dir/$(basename "$f")"
+        # Examples that name an environment key get a throwaway one, as their comments say (a
+        # config that does not name it must not see it: that would be a refused override).
+        local env=()
+        if grep -q '^[[:space:]]*key_env:[[:space:]]*SYSGATE_AUDIT_KEY' "$f"; then
+            env=(SYSGATE_AUDIT_KEY="$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')")
+        fi
+        env "${env[@]}" "$BIN" check-config --config "$dir/$(basename "$f")" \
+            || { rm -rf "$dir"; echo "FAILED: $f"; return 1; }
+        n=$((n + 1))
+    done
+    rm -rf "$dir"
+    [ "$n" -gt 0 ] || { echo "no example configs found"; return 1; }
+    echo "$n example config(s) valid"
+}
+
 pytest_in() { # venv junit-name paths...
     local venv="$1" junit="$2"
     shift 2
@@ -149,6 +171,12 @@ if [ "$SYSTEM_OK" = 1 ]; then
             cargo test --locked --test toon_reference -- --ignored
     else
         skip cargo-test-toon "npm tools missing"
+    fi
+
+    if [ "$BUILD_OK" = 1 ]; then
+        step check-example-configs check_example_configs
+    else
+        skip check-example-configs "needs the release build"
     fi
 
     if [ "$BUILD_OK" = 1 ] && [ "$V1_OK" = 1 ]; then
