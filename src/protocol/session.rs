@@ -322,12 +322,13 @@ impl Session {
             server.timer.schedule(deadline, move || {
                 if pending.completion.try_complete() {
                     pending.cancel.cancel();
-                    lock(&in_flight).remove(&id);
                     let err = ToolError::DeadlineExceeded {
                         tool: tool_name.to_string(),
                         ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
                     };
                     sink.send(&jsonrpc::result(&id, with_era(output::failure(&err), era)));
+                    // Only once answered: see the worker below.
+                    lock(&in_flight).remove(&id);
                 }
             })
         };
@@ -371,12 +372,15 @@ impl Session {
                     return; // the deadline or a cancellation answered first
                 }
                 server.timer.cancel(timer_id);
-                lock(&in_flight).remove(&id);
                 let result = match outcome {
                     Ok(v) => output::success(v),
                     Err(e) => output::failure(&e),
                 };
                 sink.send(&jsonrpc::result(&id, with_era(result, era)));
+                // Only once the answer is written: at end of input `drain` waits for this map
+                // to empty and then the process exits, which would cut an answer still being
+                // written.
+                lock(&in_flight).remove(&id);
             }
         };
         if !server.pool.submit(job) {
