@@ -256,7 +256,10 @@ impl Session {
             .filter(|t| policy::visible(&config, &self.caller, t))
             .map(|t| t.listing())
             .collect();
-        json!({"tools": tools})
+        let mut result = json!({});
+        // Moved in: `json!` would deep-copy the list (see `output::success`).
+        result["tools"] = Value::Array(tools);
+        result
     }
 
     fn tools_call(&self, id: Id, era: Era, params: Map<String, Value>) -> Result<(), RpcError> {
