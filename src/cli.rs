@@ -244,6 +244,9 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
 fn start(config_arg: Option<PathBuf>) -> Result<(Arc<Config>, Arc<Server>), Error> {
     // Files we create (audit logs, sockets) are private unless we say otherwise.
     sys::set_umask(0o077);
+    // Before the worker pool starts its threads; the setting only bounds memory, so a C library
+    // without it is fine.
+    let _ = sys::limit_malloc_arenas();
     sys::set_not_dumpable().map_err(|e| Error::io("prctl(PR_SET_DUMPABLE)", e))?;
     sys::disable_core_dumps().map_err(|e| Error::io("setrlimit(RLIMIT_CORE)", e))?;
 

@@ -78,11 +78,12 @@ pub fn render(
         text.push('\n');
         text.push_str(&capped.truncation.hint());
     }
-    let result = json!({
-        "content": [{"type": "text", "text": text}],
-        "structuredContent": capped.value,
-        "isError": false,
-    });
+    // Values are moved in, not interpolated with `json!`, which would deep-copy a large answer.
+    let mut block = json!({"type": "text"});
+    block["text"] = Value::String(text);
+    let mut result = json!({"isError": false});
+    result["content"] = Value::Array(vec![block]);
+    result["structuredContent"] = capped.value;
     let output_bytes = caps::json_size(&result) as u64;
     Ok(Rendered {
         result,

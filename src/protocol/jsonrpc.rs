@@ -97,7 +97,10 @@ impl RpcError {
 
 /// A success response.
 pub fn result(id: &Id, result: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id.to_value(), "result": result})
+    let mut v = json!({"jsonrpc": "2.0", "id": id.to_value()});
+    // Moved in: `json!` would deep-copy it (see `output::success`).
+    v["result"] = result;
+    v
 }
 
 /// The deepest array/object nesting in `bytes`, stopping early once `limit` is passed. Strings
@@ -274,6 +277,17 @@ mod tests {
             code(br#"{"jsonrpc":"2.0","id":1,"method":"x","params":[1]}"#),
             (INVALID_PARAMS, Some(Id::Num(1)))
         );
+    }
+
+    #[test]
+    fn result_envelope() {
+        let r = result(&Id::Str("q".into()), json!({"x": [1]}));
+        assert_eq!(
+            r,
+            json!({"jsonrpc": "2.0", "id": "q", "result": {"x": [1]}})
+        );
+        let r = result(&Id::Num(-4), Value::Null);
+        assert_eq!(r, json!({"jsonrpc": "2.0", "id": -4, "result": null}));
     }
 
     #[test]

@@ -276,7 +276,10 @@ impl Session {
             .filter(|t| policy::visible(&config, &self.caller, t))
             .map(|t| t.listing())
             .collect();
-        json!({"tools": tools})
+        let mut result = json!({});
+        // Moved in: `json!` would deep-copy the list (see `output::success`).
+        result["tools"] = Value::Array(tools);
+        result
     }
 
     fn tools_call(&self, id: Id, era: Era, params: Map<String, Value>) -> Result<(), RpcError> {
@@ -373,7 +376,6 @@ impl Session {
             server.timer.schedule(deadline, move || {
                 if pending.completion.try_complete() {
                     pending.cancel.cancel();
-                    lock(&in_flight).remove(&id);
                     let err = ToolError::DeadlineExceeded {
                         tool: tool_name.to_string(),
                         ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
@@ -381,6 +383,8 @@ impl Session {
                     let answer =
                         ctx.with_call(|server, config, call| server.stopped(config, call, &err));
                     sink.send(&jsonrpc::result(&id, with_era(answer, era)));
+                    // Only once answered: see the worker below.
+                    lock(&in_flight).remove(&id);
                 }
             })
         };
@@ -413,8 +417,11 @@ impl Session {
                     return; // the deadline or a cancellation answered first
                 }
                 ctx.server.timer.cancel(timer_id);
-                lock(&in_flight).remove(&id);
                 sink.send(&jsonrpc::result(&id, with_era(answer, era)));
+                // Only once the answer is written: at end of input `drain` waits for this map
+                // to empty and then the process exits, which would cut an answer still being
+                // written.
+                lock(&in_flight).remove(&id);
             }
         };
         if !server.pool.submit(job) {

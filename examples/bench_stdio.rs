@@ -1,0 +1,462 @@
+//! Measures sysgate against the speed targets over its real stdio transport, as an MCP client
+//! sees it. Build the release binary first, then:
+//!
+//! ```text
+//! cargo build --release --locked
+//! cargo run --release --locked --example bench_stdio -- --bin target/release/sysgate
+//! ```
+//!
+//! What it measures (results go to stdout as a Markdown-friendly report; see
+//! docs/performance.md):
+//! 1. process start → `initialize` response, over `--starts` fresh processes;
+//! 2. warm `get_memory_info` round trips, one at a time, in one session;
+//! 3. `get_processes` (`sample_ms: 0`) round trips with at least `--min-procs` processes on the
+//!    host (extra `sleep` processes are started when there are fewer);
+//! 4. the server's peak RSS (VmHWM) after all of the above plus `tools/list` and a 500-process
+//!    `get_processes`, in the same session;
+//! 5. the binary's size;
+//!
+//! plus `get_uptime` throughput with 8 requests pipelined.
+#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+struct Options {
+    bin: PathBuf,
+    starts: usize,
+    warmup: usize,
+    calls: usize,
+    proc_calls: usize,
+    min_procs: usize,
+    throughput_calls: usize,
+    pipeline: usize,
+}
+
+fn options() -> Result<Options, lexopt::Error> {
+    use lexopt::prelude::*;
+    let mut o = Options {
+        bin: PathBuf::from("target/release/sysgate"),
+        starts: 200,
+        warmup: 2_000,
+        calls: 20_000,
+        proc_calls: 200,
+        min_procs: 300,
+        throughput_calls: 100_000,
+        pipeline: 8,
+    };
+    let mut p = lexopt::Parser::from_env();
+    while let Some(arg) = p.next()? {
+        match arg {
+            Long("bin") => o.bin = PathBuf::from(p.value()?),
+            Long("starts") => o.starts = p.value()?.parse()?,
+            Long("warmup") => o.warmup = p.value()?.parse()?,
+            Long("calls") => o.calls = p.value()?.parse()?,
+            Long("proc-calls") => o.proc_calls = p.value()?.parse()?,
+            Long("min-procs") => o.min_procs = p.value()?.parse()?,
+            Long("throughput-calls") => o.throughput_calls = p.value()?.parse()?,
+            Long("pipeline") => o.pipeline = p.value()?.parse()?,
+            Long("help") => {
+                println!(
+                    "bench_stdio [--bin PATH] [--starts N] [--warmup N] [--calls N] [--proc-calls N] \
+                     [--min-procs N] [--throughput-calls N] [--pipeline N]"
+                );
+                std::process::exit(0);
+            }
+            _ => return Err(arg.unexpected()),
+        }
+    }
+    if o.starts == 0 || o.calls == 0 || o.proc_calls == 0 || o.pipeline == 0 {
+        return Err("counts must be at least 1".into());
+    }
+    Ok(o)
+}
+
+/// A private scratch directory with a config the binary accepts (owned by us, mode 0600; the
+/// root opt-in when running as root). Removed on drop.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new() -> Scratch {
+        let dir = std::env::temp_dir().join(format!("sysgate-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let root = euid() == 0;
+        let cfg = dir.join("config.yaml");
+        std::fs::write(&cfg, if root { "allow_root: true\n" } else { "" }).unwrap();
+        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+        Scratch(dir)
+    }
+
+    fn config(&self) -> PathBuf {
+        self.0.join("config.yaml")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn status_field(pid: &str, key: &str) -> Option<String> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .map(|v| v.trim().to_string())
+}
+
+fn euid() -> u32 {
+    status_field("self", "Uid")
+        .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+/// One server process with a blocking line client (no reader thread, so nothing but the pipe
+/// sits between the measurement and the server).
+struct Server {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    line: String,
+    next_id: u64,
+}
+
+impl Server {
+    fn spawn(bin: &Path, config: &Path) -> Server {
+        let mut child = Command::new(bin)
+            .arg("--config")
+            .arg(config)
+            .env_remove("SYSGATE_LOG_LEVEL")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        Server {
+            child,
+            stdin,
+            stdout,
+            line: String::new(),
+            next_id: 1,
+        }
+    }
+
+    /// Queue one request line; returns its id.
+    fn send(&mut self, method: &str, params: &Value) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut line = serde_json::to_vec(
+            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        )
+        .unwrap();
+        line.push(b'\n');
+        self.stdin.write_all(&line).unwrap();
+        id
+    }
+
+    /// Read the next line (the caller parses it outside any timed section).
+    fn read_line(&mut self) -> &str {
+        self.line.clear();
+        let n = self.stdout.read_line(&mut self.line).unwrap();
+        assert!(n > 0, "the server closed stdout (did it refuse to start?)");
+        &self.line
+    }
+
+    fn request(&mut self, method: &str, params: &Value) -> Value {
+        let id = self.send(method, params);
+        let v: Value = serde_json::from_str(self.read_line()).unwrap();
+        assert_eq!(v["id"], json!(id), "{v}");
+        v
+    }
+
+    fn initialize(&mut self) -> Value {
+        self.request(
+            "initialize",
+            &json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "bench_stdio", "version": "1"}}),
+        )
+    }
+
+    fn notify_initialized(&mut self) {
+        self.stdin
+            .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
+            .unwrap();
+    }
+
+    fn pid(&self) -> String {
+        self.child.id().to_string()
+    }
+
+    fn close(mut self) {
+        drop(self.stdin);
+        let _ = self.child.wait();
+    }
+}
+
+/// Checks a `tools/call` response line: the right id and a successful result.
+fn check_call(line: &str, id: u64, tool: &str) -> Value {
+    let v: Value = serde_json::from_str(line).unwrap();
+    assert_eq!(v["id"], json!(id), "{v}");
+    assert_eq!(v["result"]["isError"], json!(false), "{tool} failed: {v}");
+    v
+}
+
+struct Stats {
+    sorted: Vec<Duration>,
+}
+
+impl Stats {
+    fn new(mut samples: Vec<Duration>) -> Stats {
+        samples.sort_unstable();
+        Stats { sorted: samples }
+    }
+
+    /// Nearest-rank percentile.
+    fn pct(&self, p: f64) -> Duration {
+        let n = self.sorted.len();
+        let rank = ((p / 100.0) * n as f64).ceil() as usize;
+        self.sorted[rank.clamp(1, n) - 1]
+    }
+
+    fn line(&self, unit: Unit) -> String {
+        format!(
+            "n={} min={} median={} p90={} p99={} max={}",
+            self.sorted.len(),
+            unit.fmt(self.sorted[0]),
+            unit.fmt(self.pct(50.0)),
+            unit.fmt(self.pct(90.0)),
+            unit.fmt(self.pct(99.0)),
+            unit.fmt(self.sorted[self.sorted.len() - 1]),
+        )
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Unit {
+    Micros,
+    Millis,
+}
+
+impl Unit {
+    fn fmt(self, d: Duration) -> String {
+        match self {
+            Unit::Micros => format!("{:.1} µs", d.as_secs_f64() * 1e6),
+            Unit::Millis => format!("{:.3} ms", d.as_secs_f64() * 1e3),
+        }
+    }
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
+fn count_processes() -> usize {
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(Result::ok)
+        .filter(|e| {
+            e.file_name()
+                .to_str()
+                .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .count()
+}
+
+/// Extra `sleep` processes, killed on drop.
+struct Sleepers(Vec<Child>);
+
+impl Sleepers {
+    /// Start `sleep` processes until /proc lists at least `n`.
+    fn top_up(&mut self, n: usize) {
+        let mut have = count_processes();
+        while have < n {
+            let c = Command::new("sleep")
+                .arg("600")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("spawning sleep");
+            self.0.push(c);
+            have += 1;
+        }
+    }
+}
+
+impl Drop for Sleepers {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn bench_startup(o: &Options, cfg: &Path) -> Stats {
+    // One unmeasured start so the binary is in the page cache.
+    let mut s = Server::spawn(&o.bin, cfg);
+    s.initialize();
+    s.close();
+    let mut samples = Vec::with_capacity(o.starts);
+    for _ in 0..o.starts {
+        let t0 = Instant::now();
+        let mut s = Server::spawn(&o.bin, cfg);
+        s.send(
+            "initialize",
+            &json!({"protocolVersion": "2025-11-25", "capabilities": {},
+                    "clientInfo": {"name": "bench_stdio", "version": "1"}}),
+        );
+        s.read_line();
+        samples.push(t0.elapsed());
+        let v: Value = serde_json::from_str(&s.line).unwrap();
+        assert_eq!(v["result"]["protocolVersion"], "2025-11-25", "{v}");
+        s.close();
+    }
+    Stats::new(samples)
+}
+
+/// `n` sequential calls of `tool`, each timed from writing the request to reading the response.
+fn sequential(s: &mut Server, tool: &str, args: &Value, n: usize) -> Stats {
+    let params = json!({"name": tool, "arguments": args});
+    let mut samples = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t0 = Instant::now();
+        let id = s.send("tools/call", &params);
+        s.read_line();
+        samples.push(t0.elapsed());
+        check_call(&s.line, id, tool);
+    }
+    Stats::new(samples)
+}
+
+/// Calls per second with `depth` requests in flight.
+fn throughput(s: &mut Server, tool: &str, n: usize, depth: usize) -> f64 {
+    let params = json!({"name": tool, "arguments": {}});
+    let mut sent = 0;
+    let mut received = 0;
+    let t0 = Instant::now();
+    while sent < depth.min(n) {
+        s.send("tools/call", &params);
+        sent += 1;
+    }
+    while received < n {
+        let line = s.read_line();
+        // Responses may come back in any order; only count successes.
+        assert!(line.contains("\"isError\":false"), "{line}");
+        received += 1;
+        if sent < n {
+            s.send("tools/call", &params);
+            sent += 1;
+        }
+    }
+    n as f64 / t0.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let o = match options() {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("bench_stdio: {e} (see --help)");
+            std::process::exit(2);
+        }
+    };
+    let scratch = Scratch::new();
+    let cfg = scratch.config();
+    let cpus = std::thread::available_parallelism().map_or(0, usize::from);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    println!("# sysgate stdio benchmark");
+    println!("binary: {}", o.bin.display());
+    println!("cpus: {cpus}; kernel: {}; euid: {}", kernel.trim(), euid());
+    println!("loadavg at start: {}", loadavg());
+
+    // 1. Start-up.
+    let st = bench_startup(&o, &cfg);
+    println!("\n## 1. process start -> initialize response (target <= 5 ms median)");
+    println!("{}", st.line(Unit::Millis));
+
+    // 2-4 and throughput in one session.
+    let mut s = Server::spawn(&o.bin, &cfg);
+    s.initialize();
+    s.notify_initialized();
+    let list = s.request("tools/list", &json!({}));
+    let tools = list["result"]["tools"].as_array().map_or(0, Vec::len);
+    assert!(tools > 0, "{list}");
+
+    sequential(&mut s, "get_memory_info", &json!({}), o.warmup);
+    let mem = sequential(&mut s, "get_memory_info", &json!({}), o.calls);
+    println!("\n## 2. warm get_memory_info round trip (target <= 150 µs median)");
+    println!("{}", mem.line(Unit::Micros));
+
+    let mut sleepers = Sleepers(Vec::new());
+    let before = count_processes();
+    sleepers.top_up(o.min_procs);
+    let procs = count_processes();
+    let args = json!({"sample_ms": 0});
+    sequential(&mut s, "get_processes", &args, 10);
+    let ps = sequential(&mut s, "get_processes", &args, o.proc_calls);
+    println!("\n## 3. get_processes sample_ms=0 round trip (target <= 10 ms)");
+    println!(
+        "processes in /proc: {procs} ({before} on the host + {} sleep)",
+        sleepers.0.len()
+    );
+    println!("default limit (25): {}", ps.line(Unit::Millis));
+
+    // A full-size answer: at least 500 processes, all of them returned.
+    sleepers.top_up(510);
+    let procs500 = count_processes();
+    let args500 = json!({"sample_ms": 0, "limit": 500});
+    let ps500 = sequential(&mut s, "get_processes", &args500, o.proc_calls.min(50));
+    println!(
+        "limit 500 with {procs500} processes in /proc: {}",
+        ps500.line(Unit::Millis)
+    );
+    let last: Value = serde_json::from_str(&s.line).unwrap();
+    println!(
+        "(last answer: {} bytes, {} processes returned)",
+        s.line.len(),
+        last["result"]["structuredContent"]["returned"]
+    );
+    drop(sleepers);
+
+    let up = sequential(&mut s, "get_uptime", &json!({}), o.warmup);
+    let rate = throughput(&mut s, "get_uptime", o.throughput_calls, o.pipeline);
+    println!("\n## throughput: get_uptime, {} in flight", o.pipeline);
+    println!(
+        "{rate:.0} calls/s over {} calls (sequential, for comparison: median {})",
+        o.throughput_calls,
+        Unit::Micros.fmt(up.pct(50.0))
+    );
+
+    let pid = s.pid();
+    let hwm = status_field(&pid, "VmHWM").unwrap_or_default();
+    let rss = status_field(&pid, "VmRSS").unwrap_or_default();
+    let anon = status_field(&pid, "RssAnon").unwrap_or_default();
+    let file = status_field(&pid, "RssFile").unwrap_or_default();
+    let threads = status_field(&pid, "Threads").unwrap_or_default();
+    println!("\n## 4. peak RSS of the session (target <= 8 MB)");
+    println!(
+        "VmHWM {hwm}; VmRSS now {rss} (anonymous {anon}, file-backed {file}); threads {threads}\n\
+         (after tools/list with {tools} tools and all of the above)"
+    );
+    s.close();
+
+    let size = std::fs::metadata(&o.bin).map(|m| m.len()).unwrap_or(0);
+    println!("\n## 5. binary size");
+    println!(
+        "{size} bytes ({:.2} MiB), {}",
+        size as f64 / (1024.0 * 1024.0),
+        o.bin.display()
+    );
+    println!("\nloadavg at end: {}", loadavg());
+}
