@@ -173,6 +173,9 @@ if [ "$SYSTEM_OK" = 1 ]; then
         skip cargo-test-toon "npm tools missing"
     fi
 
+    # Every fuzz target for a short, bounded time (installs cargo-fuzz if missing).
+    step fuzz ./scripts/fuzz.sh "${SYSGATE_FUZZ_SECONDS:-10}"
+
     if [ "$BUILD_OK" = 1 ]; then
         step check-example-configs check_example_configs
     else
