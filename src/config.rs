@@ -12,7 +12,7 @@ use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use serde::Deserialize;
@@ -216,20 +216,28 @@ pub enum Format {
 #[derive(Debug, Clone)]
 pub struct Output {
     pub format: Format,
-    pub redactor: Arc<Redactor>,
+    /// `None`: the built-in redaction settings (compiled once, on first use or by
+    /// `warm_default_redactor`, so that they do not delay the first response).
+    configured_redactor: Option<Arc<Redactor>>,
     /// Caps for minimal, low and medium tools, in that order.
     pub caps: [CapLimits; 3],
+}
+
+/// The built-in redactor. Its settings are constants; `redact`'s unit tests prove they compile.
+static DEFAULT_REDACTOR: LazyLock<Redactor> = LazyLock::new(|| {
+    Redactor::new(&RedactionSettings::default()).expect("built-in redaction settings compile")
+});
+
+/// Compile the built-in redactor now (from a background thread at startup).
+pub fn warm_default_redactor() {
+    LazyLock::force(&DEFAULT_REDACTOR);
 }
 
 impl Default for Output {
     fn default() -> Self {
         Output {
             format: Format::Json,
-            // The built-in settings are constants; `redact`'s unit tests prove they compile.
-            redactor: Arc::new(
-                Redactor::new(&RedactionSettings::default())
-                    .expect("built-in redaction settings compile"),
-            ),
+            configured_redactor: None,
             caps: [CapLimits::default(); 3],
         }
     }
@@ -242,6 +250,13 @@ impl Output {
             Impact::Low => &self.caps[1],
             Impact::Medium => &self.caps[2],
         }
+    }
+
+    /// The redactor every result and audited argument goes through.
+    pub fn redactor(&self) -> &Redactor {
+        self.configured_redactor
+            .as_deref()
+            .unwrap_or(&DEFAULT_REDACTOR)
     }
 }
 
@@ -788,7 +803,7 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     ];
     if let Some(r) = file.redaction {
         match Redactor::new(&redaction_section(&mut p, r)) {
-            Ok(r) => c.output.redactor = Arc::new(r),
+            Ok(r) => c.output.configured_redactor = Some(Arc::new(r)),
             Err(e) => p.push(format!("redaction: {e}")),
         }
     }

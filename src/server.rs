@@ -95,6 +95,18 @@ impl Server {
         Ok(notes)
     }
 
+    /// Compile the built-in redaction patterns on a background thread, once. Sessions call this
+    /// right after answering the handshake, so it neither delays the first answer nor makes the
+    /// first tool call pay for it.
+    pub fn warm_up(&self) {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            let _ = std::thread::Builder::new()
+                .name("sysgate-warmup".into())
+                .spawn(config::warm_default_redactor);
+        });
+    }
+
     fn audit_log(&self) -> Option<Arc<AuditLog>> {
         self.audit
             .read()
@@ -147,7 +159,7 @@ impl Server {
             // Arguments are redacted like results: a secret passed in must not land in the log.
             let params = config
                 .output
-                .redactor
+                .redactor()
                 .redact(Value::Object(call.args.clone()))
                 .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value);
             r = r.params(params);

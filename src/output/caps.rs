@@ -337,6 +337,21 @@ pub fn cap(value: &Value, limits: &Limits) -> Result<Capped, CapError> {
     Ok(Capped { value, truncation })
 }
 
+/// [`cap_and_mark`] for an owned value: when nothing needs cutting (the common case) the value is
+/// returned as it is, without the copy `cap` makes to leave its input unchanged.
+pub fn cap_and_mark_owned(value: Value, limits: &Limits) -> Result<Capped, CapError> {
+    if longest_array(&value) <= limits.max_array_items
+        && measure(&value, NO_CUT, Unit::Lines) <= limits.max_lines
+        && json_size(&value) <= limits.max_bytes
+    {
+        return Ok(Capped {
+            value,
+            truncation: Truncation::new(*limits),
+        });
+    }
+    cap_and_mark(&value, limits)
+}
+
 /// [`cap`], then, when something was cut and the result is an object, the `truncated` marker is
 /// set at its top level; the marked result still serializes to at most `max_bytes`. A non-object
 /// result is returned unmarked (put [`Truncation::hint`] in the text block either way).
@@ -767,6 +782,33 @@ impl io::Write for Counter {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod owned_tests {
+    use super::*;
+
+    #[test]
+    fn owned_variant_agrees_with_the_borrowing_one() {
+        let small = json!({"a": [1, 2, 3], "s": "x"});
+        let limits = Limits {
+            max_array_items: 3,
+            max_lines: 100,
+            max_bytes: 1000,
+        };
+        let o = cap_and_mark_owned(small.clone(), &limits).unwrap();
+        assert!(o.truncation.is_empty());
+        assert_eq!(o.value, small);
+        let tight = Limits {
+            max_array_items: 2,
+            ..limits
+        };
+        let a = cap_and_mark_owned(small.clone(), &tight).unwrap();
+        let b = cap_and_mark(&small, &tight).unwrap();
+        assert_eq!(a.value, b.value);
+        assert!(!a.truncation.is_empty());
+        assert_eq!(a.value["truncated"]["arrays"][0]["kept"], 2);
     }
 }
 

@@ -50,13 +50,13 @@ pub fn render(
     value: Value,
     format: Format,
 ) -> Result<Rendered, ToolError> {
-    let redacted = output.redactor.redact(value).map_err(|e| {
+    let redacted = output.redactor().redact(value).map_err(|e| {
         ToolError::Failed(format!(
             "the result could not be redacted safely ({e}); ask for less (e.g. a smaller `limit`)"
         ))
     })?;
-    let capped =
-        caps::cap_and_mark(&redacted.value, output.caps_for(tool.def.impact)).map_err(|e| {
+    let capped = caps::cap_and_mark_owned(redacted.value, output.caps_for(tool.def.impact))
+        .map_err(|e| {
             ToolError::Failed(format!(
                 "the result does not fit the output limits ({e}); ask for less"
             ))

@@ -172,9 +172,13 @@ impl Session {
             (Era::Legacy, "initialize") => {
                 let result = self.initialize(&params);
                 self.reply(&id, era, result);
+                self.server.warm_up();
             }
             (Era::Legacy, "ping") => self.reply(&id, era, json!({})),
-            (_, "server/discover") => self.reply(&id, Era::Modern, discover_result()),
+            (_, "server/discover") => {
+                self.reply(&id, Era::Modern, discover_result());
+                self.server.warm_up();
+            }
             (_, "tools/list") => {
                 self.require_initialized(&id, era)?;
                 let mut result = self.tools_list();
