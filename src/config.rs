@@ -100,18 +100,10 @@ pub struct Scopes {
     pub denied_tools: BTreeSet<String>,
 }
 
-/// DESIGN's defaults: the read-only scopes are on; everything that can change the host or reveal
-/// secrets is off until an operator turns it on.
+/// DESIGN's defaults: the read-only scopes (exactly the `readonly` meta-scope) are on; everything
+/// that can change the host or reveal secrets is off until an operator turns it on.
 fn default_enabled() -> ScopeSet {
-    [
-        Scope::Core,
-        Scope::LogsSystem,
-        Scope::Hooks,
-        Scope::Sbom,
-        Scope::ContainerRead,
-    ]
-    .into_iter()
-    .collect()
+    ScopeSet::readonly()
 }
 
 impl Default for Scopes {
