@@ -14,10 +14,10 @@ use crate::audit::{AuditKey, EventKind, SecretSource};
 use crate::auth::{Caller, TransportKind};
 use crate::config::{self, Config};
 use crate::error::Error;
+use crate::log;
 use crate::server::{Call, Server};
 use crate::sys;
 use crate::tools::Cancel;
-use crate::{log, policy};
 
 const HELP: &str = "\
 sysgate: read-mostly access to this Linux host for MCP clients, never a shell
@@ -377,7 +377,7 @@ fn query(server: &Server, name: &str, args: Option<&str>) -> Result<ExitCode, Er
         .ok_or_else(|| Error::Usage(format!("unknown tool `{name}` (see `sysgate tools`)")))?;
     let request_id = format!("{}.cli", std::process::id());
     let started = Instant::now();
-    let value = match policy::check(&config, &caller, tool, args.as_ref()) {
+    let value = match server.admit(&config, &caller, tool, args.as_ref(), &request_id, started) {
         Ok(args) => {
             let call = Call {
                 caller: &caller,
@@ -389,20 +389,7 @@ fn query(server: &Server, name: &str, args: Option<&str>) -> Result<ExitCode, Er
             let deadline = started + config.resources.deadline_for(tool.def.impact);
             server.run(&config, &call, &Cancel::default(), deadline, None)
         }
-        Err(e) => {
-            let raw = match &args {
-                Some(Value::Object(m)) => m.clone(),
-                _ => serde_json::Map::new(),
-            };
-            let call = Call {
-                caller: &caller,
-                tool,
-                args: &raw,
-                request_id,
-                started,
-            };
-            server.denied(&config, &call, &e)
-        }
+        Err(answer) => answer,
     };
     let ok = value["isError"] == false;
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();

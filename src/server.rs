@@ -125,7 +125,12 @@ impl Server {
 
     /// Audit a server event (startup, shutdown, reload); failures are logged, not fatal.
     pub fn audit_event(&self, event: EventKind, detail: Value) {
-        if let Err(e) = self.audit(Record::new(event).detail(detail)) {
+        self.audit_or_log(Record::new(event).detail(detail));
+    }
+
+    /// For records about the server rather than a call: a failure is logged, nothing is refused.
+    fn audit_or_log(&self, record: Record) {
+        if let Err(e) = self.audit(record) {
             crate::log::error(&format!("audit log: {e}"));
         }
     }
@@ -136,9 +141,7 @@ impl Server {
             .client(caller.audit_identity())
             .scopes(policy::effective_scopes(config, caller).names())
             .result(Outcome::Success);
-        if let Err(e) = self.audit(r) {
-            crate::log::error(&format!("audit log: {e}"));
-        }
+        self.audit_or_log(r);
     }
 
     fn call_record(
@@ -147,35 +150,71 @@ impl Server {
         call: &Call<'_>,
         event: EventKind,
         outcome: Outcome,
+        params: &Option<Value>,
     ) -> Record {
-        let mut r = Record::new(event)
+        let r = Record::new(event)
             .request_id(call.request_id.clone())
             .tool(call.tool.def.name)
             .client(call.caller.audit_identity())
             .scopes(policy::effective_scopes(config, call.caller).names())
             .result(outcome)
             .duration(call.started.elapsed());
-        if config.audit.as_ref().is_some_and(|a| a.log_params) {
-            // Arguments are redacted like results: a secret passed in must not land in the log.
-            let params = config
+        match params {
+            Some(p) => r.params(p.clone()),
+            None => r,
+        }
+    }
+
+    /// The call's arguments as the audit log records them (`None` when `log_params` is off or
+    /// there is no audit log), redacted like results: a secret passed in must not land in the
+    /// log. Computed once per call, however many records it writes.
+    fn params(&self, config: &Config, call: &Call<'_>) -> Option<Value> {
+        config.audit.as_ref().filter(|a| a.log_params)?;
+        Some(
+            config
                 .output
                 .redactor()
                 .redact(Value::Object(call.args.clone()))
-                .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value);
-            r = r.params(params);
-        }
-        r
+                .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value),
+        )
     }
 
-    /// A call the gate refused: audit it, then answer with the reason.
-    pub fn denied(&self, config: &Config, call: &Call<'_>, err: &ToolError) -> Value {
-        let r = self
-            .call_record(config, call, EventKind::QueryDenied, Outcome::Denied)
-            .reason(err.to_string());
-        match self.audit(r) {
-            Ok(()) => output::failure(err),
-            Err(e) => audit_failure(&e),
-        }
+    /// The gate, audited: the validated arguments, or (when it refuses) the answer to send, with
+    /// the refusal already in the audit log. Every entry point (sessions, `sysgate query`) calls
+    /// this, so no refusal goes unaudited.
+    pub fn admit(
+        &self,
+        config: &Config,
+        caller: &Caller,
+        tool: &Tool,
+        args: Option<&Value>,
+        request_id: &str,
+        started: Instant,
+    ) -> Result<Map<String, Value>, Value> {
+        policy::check(config, caller, tool, args).map_err(|err| {
+            // Audit what was asked, as far as it is an object (it failed validation).
+            let raw = match args {
+                Some(Value::Object(m)) => m.clone(),
+                _ => Map::new(),
+            };
+            let call = Call {
+                caller,
+                tool,
+                args: &raw,
+                request_id: request_id.to_string(),
+                started,
+            };
+            let r = self
+                .call_record(
+                    config,
+                    &call,
+                    EventKind::QueryDenied,
+                    Outcome::Denied,
+                    &self.params(config, &call),
+                )
+                .reason(err.to_string());
+            self.answer_audited(r, &err)
+        })
     }
 
     /// A call stopped by its deadline or by the client: audit it. Returns the answer to send (the
@@ -192,9 +231,14 @@ impl Server {
             EventKind::Query
         };
         let r = self
-            .call_record(config, call, event, outcome)
+            .call_record(config, call, event, outcome, &self.params(config, call))
             .reason(err.to_string());
-        match self.audit(r) {
+        self.answer_audited(r, err)
+    }
+
+    /// Write `record`, then answer with `err`; a record that cannot be written refuses instead.
+    fn answer_audited(&self, record: Record, err: &ToolError) -> Value {
+        match self.audit(record) {
             Ok(()) => output::failure(err),
             Err(e) => audit_failure(&e),
         }
@@ -229,34 +273,47 @@ impl Server {
                 progress,
             )
             .and_then(|v| output::render(&config.output, call.tool, v, format));
+        let params = self.params(config, call);
         let mut records = Vec::new();
         let result = match rendered {
             Ok(r) => {
                 let total = r.redactions.total() as u64;
                 records.push(
-                    self.call_record(config, call, EventKind::Query, Outcome::Success)
+                    self.call_record(config, call, EventKind::Query, Outcome::Success, &params)
                         .output_bytes(r.output_bytes)
                         .redactions(total),
                 );
                 if total > 0 {
                     let detail = serde_json::to_value(&r.redactions).unwrap_or(Value::Null);
                     records.push(
-                        self.call_record(config, call, EventKind::Redaction, Outcome::Success)
-                            .redactions(total)
-                            .detail(detail),
+                        self.call_record(
+                            config,
+                            call,
+                            EventKind::Redaction,
+                            Outcome::Success,
+                            &params,
+                        )
+                        .redactions(total)
+                        .detail(detail),
                     );
                 }
                 if let Some(t) = r.truncation {
                     records.push(
-                        self.call_record(config, call, EventKind::LimitExceeded, Outcome::Success)
-                            .detail(t),
+                        self.call_record(
+                            config,
+                            call,
+                            EventKind::LimitExceeded,
+                            Outcome::Success,
+                            &params,
+                        )
+                        .detail(t),
                     );
                 }
                 r.result
             }
             Err(e) => {
                 records.push(
-                    self.call_record(config, call, EventKind::Query, Outcome::Error)
+                    self.call_record(config, call, EventKind::Query, Outcome::Error, &params)
                         .reason(e.to_string()),
                 );
                 output::failure(&e)

@@ -299,22 +299,17 @@ impl Session {
         let config = server.config();
         let request_id = format!("{}-{}", self.session_id, id_text(&id));
         let started = Instant::now();
-        let args = match policy::check(&config, &self.caller, tool, params.get("arguments")) {
+        let args = match server.admit(
+            &config,
+            &self.caller,
+            tool,
+            params.get("arguments"),
+            &request_id,
+            started,
+        ) {
             Ok(a) => a,
-            Err(e) => {
-                // Audit what was asked, as far as it is an object (it failed validation).
-                let raw = match params.get("arguments") {
-                    Some(Value::Object(m)) => m.clone(),
-                    _ => Map::new(),
-                };
-                let call = Call {
-                    caller: &self.caller,
-                    tool,
-                    args: &raw,
-                    request_id,
-                    started,
-                };
-                self.reply(&id, era, server.denied(&config, &call, &e));
+            Err(answer) => {
+                self.reply(&id, era, answer);
                 return Ok(());
             }
         };
