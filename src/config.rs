@@ -1080,31 +1080,42 @@ pub fn apply_env(
     }
 }
 
-/// Settings that only take effect at startup. A reload that changes them keeps the running
-/// values and says so.
-pub fn restart_only_changes(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut v = Vec::new();
-    if old.transport != new.transport {
-        v.push("transport");
+/// Settings that only take effect at startup: keep their running values in a reloaded config,
+/// and return the names of those the new file changed (ignored until restart). One list, so a
+/// setting cannot be carried without being reported, or the other way round.
+pub fn carry_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
+    fn keep<T: PartialEq + Copy>(
+        name: &'static str,
+        old: T,
+        new: &mut T,
+        changed: &mut Vec<&'static str>,
+    ) {
+        if *new != old {
+            changed.push(name);
+            *new = old;
+        }
     }
-    if old.allow_root != new.allow_root {
-        v.push("allow_root");
-    }
-    if old.resources.max_concurrent_queries != new.resources.max_concurrent_queries {
-        v.push("resources.max_concurrent_queries");
-    }
-    if old.limits.max_message_bytes != new.limits.max_message_bytes {
-        v.push("limits.max_message_bytes");
-    }
-    v
-}
-
-/// Keep the running values of restart-only settings in a reloaded config.
-pub fn carry_restart_only(old: &Config, new: &mut Config) {
-    new.transport = old.transport;
-    new.allow_root = old.allow_root;
-    new.resources.max_concurrent_queries = old.resources.max_concurrent_queries;
-    new.limits.max_message_bytes = old.limits.max_message_bytes;
+    let mut changed = Vec::new();
+    keep("transport", old.transport, &mut new.transport, &mut changed);
+    keep(
+        "allow_root",
+        old.allow_root,
+        &mut new.allow_root,
+        &mut changed,
+    );
+    keep(
+        "resources.max_concurrent_queries",
+        old.resources.max_concurrent_queries,
+        &mut new.resources.max_concurrent_queries,
+        &mut changed,
+    );
+    keep(
+        "limits.max_message_bytes",
+        old.limits.max_message_bytes,
+        &mut new.limits.max_message_bytes,
+        &mut changed,
+    );
+    changed
 }
 
 /// A one-line summary for `check-config` and the startup log.
@@ -1258,10 +1269,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            restart_only_changes(&old, &new),
+            carry_restart_only(&old, &mut new),
             vec!["resources.max_concurrent_queries"]
         );
-        carry_restart_only(&old, &mut new);
         assert_eq!(new.resources.max_concurrent_queries, 5);
         assert!(new.scopes.denied_tools.contains("whoami"));
     }

@@ -78,11 +78,10 @@ impl Server {
     pub fn reload(&self) -> Result<Vec<String>, Vec<String>> {
         let mut new = config::load(self.config_arg.as_deref())?;
         let old = self.config();
-        let mut notes: Vec<String> = config::restart_only_changes(&old, &new)
+        let mut notes: Vec<String> = config::carry_restart_only(&old, &mut new)
             .into_iter()
             .map(|k| format!("{k} changed; ignored until restart"))
             .collect();
-        config::carry_restart_only(&old, &mut new);
         if new.audit != old.audit {
             // Open the new log before swapping anything: a bad audit setting rejects the reload.
             let log = open_audit(new.audit.as_ref()).map_err(|e| vec![e])?;
