@@ -98,7 +98,7 @@ impl RpcError {
 /// A success response.
 pub fn result(id: &Id, result: Value) -> Value {
     let mut v = json!({"jsonrpc": "2.0", "id": id.to_value()});
-    // Moved in: `json!` would deep-copy it (see `output::success`).
+    // Moved in: `json!` would deep-copy it (see `output::render`).
     v["result"] = result;
     v
 }

@@ -281,7 +281,7 @@ impl Session {
             .map(|t| t.listing())
             .collect();
         let mut result = json!({});
-        // Moved in: `json!` would deep-copy the list (see `output::success`).
+        // Moved in: `json!` would deep-copy the list (see `output::render`).
         result["tools"] = Value::Array(tools);
         result
     }
