@@ -15,8 +15,9 @@
 //! 3. Rendering of the text block, from the same capped value: compact JSON, or
 //!    [`toon::encode`] for `format: "toon"`.
 //! 4. [`fence`]: text from outside the server's control is wrapped with a per-response
-//!    [`fence::Fence`] (`Fence::new()` once per response, `fence.wrap(source, text)` for each
-//!    untrusted part). `Fence::new` failing means the call must fail rather than go out unfenced.
+//!    [`fence::Fence`] (`Fence::new()` once per response, `fence.wrap(source, text)` or
+//!    `fence.wrap_with(source, fill)` for each untrusted part). `Fence::new` failing means the
+//!    call must fail rather than go out unfenced.
 //!
 //! [`render`] runs the pipeline for a tool result; [`failure`] builds an error result.
 
@@ -61,17 +62,19 @@ pub fn render(
                 "the result does not fit the output limits ({e}); ask for less"
             ))
         })?;
-    let mut text = match format {
-        Format::Json => serde_json::to_string(&capped.value).unwrap_or_default(),
-        Format::Toon => toon::encode(&capped.value),
-    };
-    if tool.def.untrusted_output {
+    // The text is written once, straight into its final string (inside the fence when the tool's
+    // output comes from outside the server): a large answer is not rendered and then copied.
+    let mut text = if tool.def.untrusted_output {
         // A fresh nonce per response; without randomness the text must not go out unfenced.
         let fence = fence::Fence::new().map_err(|_| {
             ToolError::Failed("no randomness available to fence the result; try again".into())
         })?;
-        text = fence.wrap(tool.def.name, &text);
-    }
+        fence.wrap_with(tool.def.name, |out| write_text(out, &capped.value, format))
+    } else {
+        let mut out = String::new();
+        write_text(&mut out, &capped.value, format);
+        out
+    };
     let truncation = (!capped.truncation.is_empty()).then(|| capped.truncation.marker());
     if truncation.is_some() {
         // Our own words, outside the fence.
@@ -91,6 +94,26 @@ pub fn render(
         redactions: redacted.report,
         truncation,
     })
+}
+
+/// Bytes reserved after a JSON text block for what follows it (see [`write_text`]).
+const TEXT_TAIL_ROOM: usize = 512;
+
+/// Appends the text rendering of `value` to `out`.
+fn write_text(out: &mut String, value: &Value, format: Format) {
+    match format {
+        Format::Json => {
+            // Sized up front (with room for the fence's closing line and a short truncation
+            // hint), so a large answer is never reallocated while or after it is written.
+            let mut bytes = std::mem::take(out).into_bytes();
+            bytes.reserve_exact(caps::json_size(value) + TEXT_TAIL_ROOM);
+            // Writing into a Vec cannot fail, and serde_json writes UTF-8.
+            let _ = serde_json::to_writer(&mut bytes, value);
+            *out = String::from_utf8(bytes)
+                .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        }
+        Format::Toon => toon::encode_into(out, value),
+    }
 }
 
 /// A failed `tools/call` result: the message tells the caller what to change.

@@ -49,8 +49,15 @@ const INDENT: usize = 2;
 
 /// Encodes `value` as a TOON document.
 pub fn encode(value: &Value) -> String {
+    let mut out = String::new();
+    encode_into(&mut out, value);
+    out
+}
+
+/// Appends the TOON document of `value` to `out`.
+pub fn encode_into(out: &mut String, value: &Value) {
     let mut w = Writer {
-        out: String::new(),
+        out: std::mem::take(out),
         started: false,
     };
     match value {
@@ -61,7 +68,7 @@ pub fn encode(value: &Value) -> String {
             w.primitive(primitive);
         }
     }
-    w.out
+    *out = w.out;
 }
 
 struct Writer {
