@@ -84,20 +84,30 @@ pub struct Tool {
     pub def: &'static ToolDef,
     pub input: Schema,
     pub output: Schema,
-    pub input_json: Value,
-    pub output_json: Value,
+    /// The published schemas as compact JSON text. A schema held as a `Value` tree costs about
+    /// ten times its text (a B-tree node per small object), and only `tools/list` needs it.
+    input_json: String,
+    output_json: String,
 }
 
 impl Tool {
+    /// The input schema as published in `tools/list`.
+    pub fn input_json(&self) -> Value {
+        parse_own(&self.input_json)
+    }
+
+    /// The output schema as published in `tools/list`.
+    pub fn output_json(&self) -> Value {
+        parse_own(&self.output_json)
+    }
+
     /// The entry for `tools/list`.
     pub fn listing(&self) -> Value {
         let d = self.def;
-        json!({
+        let mut entry = json!({
             "name": d.name,
             "title": d.title,
             "description": d.description,
-            "inputSchema": self.input_json,
-            "outputSchema": self.output_json,
             "annotations": {
                 "title": d.title,
                 "readOnlyHint": d.annotations.read_only,
@@ -105,8 +115,17 @@ impl Tool {
                 "idempotentHint": d.annotations.idempotent,
                 "openWorldHint": d.annotations.open_world,
             },
-        })
+        });
+        entry["inputSchema"] = self.input_json();
+        entry["outputSchema"] = self.output_json();
+        entry
     }
+}
+
+/// Parses schema text that [`Registry::new`] serialized from a `Value` and parsed back once, so
+/// this cannot fail.
+fn parse_own(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
 }
 
 /// All tool definitions, in `tools/list` order.
@@ -206,12 +225,20 @@ impl Registry {
             if index.insert(def.name, tools.len()).is_some() {
                 return Err(format!("tool {} is defined twice", def.name));
             }
+            let text = |v: &Value| -> Result<String, String> {
+                let t = serde_json::to_string(v).map_err(|e| e.to_string())?;
+                // What tools/list will parse again must round-trip exactly.
+                match serde_json::from_str::<Value>(&t) {
+                    Ok(back) if back == *v => Ok(t),
+                    _ => Err(format!("tool {}: a schema does not round-trip", def.name)),
+                }
+            };
             tools.push(Tool {
                 def,
                 input,
                 output,
-                input_json,
-                output_json,
+                input_json: text(&input_json)?,
+                output_json: text(&output_json)?,
             });
         }
         Ok(Registry { tools, index })
@@ -325,7 +352,7 @@ pub fn reference_markdown(registry: &Registry) -> String {
             out.push_str("- arguments: none\n");
         } else {
             out.push_str("- arguments:\n");
-            if let Some(p) = t.input_json.get("properties").and_then(Value::as_object) {
+            if let Some(p) = t.input_json().get("properties").and_then(Value::as_object) {
                 for (name, s) in p {
                     let desc = s.get("description").and_then(Value::as_str).unwrap_or("");
                     out.push_str(&format!("  - `{name}`: `{}` {desc}\n", compact_rule(s)));
@@ -340,4 +367,47 @@ fn compact_rule(s: &Value) -> String {
     let mut m = s.as_object().cloned().unwrap_or_default();
     m.remove("description");
     serde_json::to_string(&m).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listing_publishes_the_schemas_the_gate_compiled() {
+        let r = Registry::new().unwrap();
+        for t in r.iter() {
+            let l = t.listing();
+            let input = &l["inputSchema"];
+            let output = &l["outputSchema"];
+            // The registry's own additions are in the published text.
+            assert!(
+                input["properties"][FORMAT_ARG].is_object(),
+                "{}",
+                t.def.name
+            );
+            assert!(
+                output["properties"][TRUNCATED_FIELD].is_object(),
+                "{}",
+                t.def.name
+            );
+            // And what is published is what validates: recompiling it gives the same verdicts.
+            assert_eq!(&t.input_json(), input);
+            let again = Schema::compile(input).unwrap();
+            for args in [
+                serde_json::json!({}),
+                serde_json::json!({"format": "toon"}),
+                serde_json::json!({"format": "yaml"}),
+                serde_json::json!({"no_such_argument": 1}),
+            ] {
+                let obj = args.as_object().unwrap();
+                assert_eq!(
+                    again.validate_args(obj).is_ok(),
+                    t.input.validate_args(obj).is_ok(),
+                    "{} {args}",
+                    t.def.name
+                );
+            }
+        }
+    }
 }
