@@ -32,7 +32,7 @@ impl<W: Write + Send> LineSink<W> {
 /// taken. Nearly every answer fits, so the lock is held only for the write. A larger answer (500
 /// processes are ~280 KB) takes the lock when the first chunk is full and streams the rest in
 /// chunks, so the serialized text of a big answer never sits in memory beside its value tree.
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 16 * 1024;
 
 /// Serializes one message into `buf`, spilling full chunks to the locked writer.
 struct Chunked<'a, W: Write> {
