@@ -74,6 +74,14 @@ pub struct Schema {
     required: Vec<String>,
     additional_properties: bool,
     items: Option<Box<Schema>>,
+    /// Boxed because most nodes (output fields) have none: a node is ~100 bytes instead of
+    /// ~270, and the registry holds hundreds of them for the life of the process.
+    rules: Option<Box<Rules>>,
+}
+
+/// The value constraints of a schema node.
+#[derive(Debug, Clone, Default)]
+struct Rules {
     enumeration: Option<Vec<Value>>,
     minimum: Option<f64>,
     maximum: Option<f64>,
@@ -84,6 +92,18 @@ pub struct Schema {
     max_items: Option<usize>,
 }
 
+/// What a node without constraints checks.
+static NO_RULES: Rules = Rules {
+    enumeration: None,
+    minimum: None,
+    maximum: None,
+    min_length: None,
+    max_length: None,
+    pattern: None,
+    min_items: None,
+    max_items: None,
+};
+
 /// A validation failure: where (a dotted path below the root; empty for the root) and which rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -92,6 +112,10 @@ pub struct Violation {
 }
 
 impl Schema {
+    fn rules_mut(&mut self) -> &mut Rules {
+        self.rules.get_or_insert_with(Box::default)
+    }
+
     /// Compile a schema document. Errors name the offending keyword and location.
     pub fn compile(v: &Value) -> Result<Schema, String> {
         compile_at(v, "#")
@@ -117,6 +141,7 @@ impl Schema {
     }
 
     fn check(&self, v: &Value, path: &mut String) -> Result<(), Violation> {
+        let r = self.rules.as_deref().unwrap_or(&NO_RULES);
         if !self.types.is_empty() && !self.types.iter().any(|t| t.matches(v)) {
             let want: Vec<&str> = self.types.iter().map(|t| t.name()).collect();
             return Err(violation(
@@ -124,7 +149,7 @@ impl Schema {
                 format!("must be {} (got {})", want.join(" or "), kind(v)),
             ));
         }
-        if let Some(allowed) = &self.enumeration
+        if let Some(allowed) = &r.enumeration
             && !allowed.contains(v)
         {
             let list: Vec<String> = allowed.iter().map(Value::to_string).collect();
@@ -136,20 +161,20 @@ impl Schema {
         match v {
             Value::Number(n) => {
                 let f = n.as_f64().unwrap_or(f64::NAN);
-                if let Some(min) = self.minimum
+                if let Some(min) = r.minimum
                     && (f.is_nan() || f < min)
                 {
-                    return Err(violation(path, range_rule(self.minimum, self.maximum, n)));
+                    return Err(violation(path, range_rule(r.minimum, r.maximum, n)));
                 }
-                if let Some(max) = self.maximum
+                if let Some(max) = r.maximum
                     && (f.is_nan() || f > max)
                 {
-                    return Err(violation(path, range_rule(self.minimum, self.maximum, n)));
+                    return Err(violation(path, range_rule(r.minimum, r.maximum, n)));
                 }
             }
             Value::String(s) => {
                 let len = s.chars().count();
-                if let Some(min) = self.min_length
+                if let Some(min) = r.min_length
                     && len < min
                 {
                     return Err(violation(
@@ -157,24 +182,24 @@ impl Schema {
                         format!("must be at least {min} characters"),
                     ));
                 }
-                if let Some(max) = self.max_length
+                if let Some(max) = r.max_length
                     && len > max
                 {
                     return Err(violation(path, format!("must be at most {max} characters")));
                 }
-                if let Some((src, re)) = &self.pattern
+                if let Some((src, re)) = &r.pattern
                     && !re.is_match(s)
                 {
                     return Err(violation(path, format!("must match the pattern {src}")));
                 }
             }
             Value::Array(a) => {
-                if let Some(min) = self.min_items
+                if let Some(min) = r.min_items
                     && a.len() < min
                 {
                     return Err(violation(path, format!("must have at least {min} items")));
                 }
-                if let Some(max) = self.max_items
+                if let Some(max) = r.max_items
                     && a.len() > max
                 {
                     return Err(violation(path, format!("must have at most {max} items")));
@@ -344,25 +369,25 @@ fn compile_at(v: &Value, at: &str) -> Result<Schema, String> {
             }
             "items" => s.items = Some(Box::new(compile_at(val, &here)?)),
             "enum" => {
-                s.enumeration = Some(
+                s.rules_mut().enumeration = Some(
                     val.as_array()
                         .ok_or_else(|| format!("{here}: must be an array"))?
                         .clone(),
                 )
             }
-            "const" => s.enumeration = Some(vec![val.clone()]),
-            "minimum" => s.minimum = Some(num(val, &here)?),
-            "maximum" => s.maximum = Some(num(val, &here)?),
-            "minLength" => s.min_length = Some(count(val, &here)?),
-            "maxLength" => s.max_length = Some(count(val, &here)?),
-            "minItems" => s.min_items = Some(count(val, &here)?),
-            "maxItems" => s.max_items = Some(count(val, &here)?),
+            "const" => s.rules_mut().enumeration = Some(vec![val.clone()]),
+            "minimum" => s.rules_mut().minimum = Some(num(val, &here)?),
+            "maximum" => s.rules_mut().maximum = Some(num(val, &here)?),
+            "minLength" => s.rules_mut().min_length = Some(count(val, &here)?),
+            "maxLength" => s.rules_mut().max_length = Some(count(val, &here)?),
+            "minItems" => s.rules_mut().min_items = Some(count(val, &here)?),
+            "maxItems" => s.rules_mut().max_items = Some(count(val, &here)?),
             "pattern" => {
                 let src = val
                     .as_str()
                     .ok_or_else(|| format!("{here}: must be a string"))?;
                 let re = Regex::new(src).map_err(|e| format!("{here}: {e}"))?;
-                s.pattern = Some((src.to_string(), re));
+                s.rules_mut().pattern = Some((src.to_string(), re));
             }
             other => return Err(format!("{here}: unsupported keyword `{other}`")),
         }
@@ -372,6 +397,10 @@ fn compile_at(v: &Value, at: &str) -> Result<Schema, String> {
             return Err(format!("{at}/required: `{r}` is not among the properties"));
         }
     }
+    // Compiled once and kept for the life of the process: drop the growth slack.
+    s.types.shrink_to_fit();
+    s.properties.shrink_to_fit();
+    s.required.shrink_to_fit();
     Ok(s)
 }
 
