@@ -276,16 +276,30 @@ mod tests {
     use std::sync::mpsc::channel;
     use std::time::Duration;
 
-    #[test]
-    fn pool_runs_jobs_and_refuses_when_full() {
-        let pool = Pool::new(1, 1);
+    /// Occupies one worker until the returned sender sends (or is dropped).
+    fn occupy_worker(pool: &Pool) -> std::sync::mpsc::Sender<()> {
         let (gate_tx, gate_rx) = channel::<()>();
-        let (done_tx, done_rx) = channel::<u32>();
-        // Occupy the only worker until released.
         assert!(pool.submit(move || {
             let _ = gate_rx.recv();
         }));
         thread::sleep(Duration::from_millis(50));
+        gate_tx
+    }
+
+    /// Every worker holds the shared state while it runs: wait (bounded) for all to exit.
+    fn assert_workers_exit(shared: &std::sync::Weak<Shared>) {
+        let end = Instant::now() + Duration::from_secs(2);
+        while shared.upgrade().is_some() && Instant::now() < end {
+            thread::sleep(Duration::from_millis(5));
+        }
+        assert!(shared.upgrade().is_none(), "a worker is still running");
+    }
+
+    #[test]
+    fn pool_runs_jobs_and_refuses_when_full() {
+        let pool = Pool::new(1, 1);
+        let (done_tx, done_rx) = channel::<u32>();
+        let gate_tx = occupy_worker(&pool);
         let d = done_tx.clone();
         assert!(pool.submit(move || d.send(1).unwrap())); // waits in the queue
         assert!(
@@ -342,23 +356,14 @@ mod tests {
     #[test]
     fn dropping_the_pool_stops_idle_workers_and_runs_queued_jobs() {
         let pool = Pool::new(1, 4);
-        let (gate_tx, gate_rx) = channel::<()>();
         let (done_tx, done_rx) = channel::<u32>();
-        assert!(pool.submit(move || {
-            let _ = gate_rx.recv();
-        }));
-        thread::sleep(Duration::from_millis(20));
+        let gate_tx = occupy_worker(&pool);
         assert!(pool.submit(move || done_tx.send(1).unwrap()));
         let shared = Arc::downgrade(&pool.shared);
         drop(pool);
         gate_tx.send(()).unwrap();
         assert_eq!(done_rx.recv_timeout(Duration::from_secs(2)).unwrap(), 1);
-        // Every worker holds the shared state while it runs; all of them have exited.
-        let end = Instant::now() + Duration::from_secs(2);
-        while shared.upgrade().is_some() && Instant::now() < end {
-            thread::sleep(Duration::from_millis(5));
-        }
-        assert!(shared.upgrade().is_none(), "a worker is still running");
+        assert_workers_exit(&shared);
     }
 
     #[test]
@@ -367,11 +372,7 @@ mod tests {
         thread::sleep(Duration::from_millis(20));
         let shared = Arc::downgrade(&pool.shared);
         drop(pool);
-        let end = Instant::now() + Duration::from_secs(2);
-        while shared.upgrade().is_some() && Instant::now() < end {
-            thread::sleep(Duration::from_millis(5));
-        }
-        assert!(shared.upgrade().is_none(), "an idle worker did not exit");
+        assert_workers_exit(&shared);
     }
 
     #[test]
