@@ -168,6 +168,9 @@ pub fn default_patterns() -> Vec<PatternSpec> {
     ]
 }
 
+/// Passes of the pattern list over one string at most (see `Redactor::scrub`).
+const MAX_SCRUB_ROUNDS: usize = 4;
+
 /// What to do with strings beyond the scan budget (see the module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -546,8 +549,27 @@ impl Redactor {
         Ok(Redacted { value, report })
     }
 
-    /// Runs the patterns over one string, counting replacements. `None`: nothing changed.
+    /// Runs the patterns over one string until nothing changes, counting replacements. `None`:
+    /// nothing changed.
+    ///
+    /// One pass is not enough: a replacement can complete a match for a rule that already ran.
+    /// `aws_secret_access_key = <34 chars>token: abc` has no 40-character secret, but
+    /// `generic_secret` turns its end into `token=[REDACTED]`, and the `=` makes one. So the
+    /// rules run again on what changed; the defaults settle in two rounds, and the bound keeps a
+    /// configured pattern that keeps rewriting its own output from looping.
     fn scrub(&self, s: &str, counts: &mut [usize]) -> Option<String> {
+        let mut current: Option<String> = None;
+        for _ in 0..MAX_SCRUB_ROUNDS {
+            match self.scrub_once(current.as_deref().unwrap_or(s), counts) {
+                Some(next) => current = Some(next),
+                None => break,
+            }
+        }
+        current
+    }
+
+    /// One pass of every pattern, in order.
+    fn scrub_once(&self, s: &str, counts: &mut [usize]) -> Option<String> {
         let mut current: Option<String> = None;
         for (rule, count) in self.rules.iter().zip(counts.iter_mut()) {
             let text = current.as_deref().unwrap_or(s);
@@ -878,6 +900,31 @@ mod tests {
         let out = r.redact(json!({"a": "x", "b": [1, 2]})).unwrap();
         assert_eq!(out.value, json!({"a": REDACTED, "b": [REDACTED, REDACTED]}));
         assert_eq!(out.report.fields["*"], 3);
+    }
+
+    #[test]
+    fn a_replacement_that_completes_an_earlier_match_is_redacted_in_the_same_call() {
+        // Found by the `redact` fuzz target: no 40-character secret until `generic_secret`
+        // rewrote `token: abc` as `token=[REDACTED]`, whose `=` completes one.
+        let r = defaults();
+        let text = "aws_secret_access_key = wJMnFI/K7MDEJMnFI/K7MDENG/bPxRfK7Mtoken: abc\n";
+        let once = r.redact(json!(text)).unwrap();
+        assert_eq!(
+            once.value,
+            json!("aws_secret_access_key=[REDACTED][REDACTED]\n")
+        );
+        assert!(!once.value.as_str().unwrap().contains("K7MDE"));
+        assert_eq!(once.report.patterns["aws_secret_key"], 1);
+        assert_eq!(once.report.patterns["generic_secret"], 1);
+        let twice = r.redact(once.value.clone()).unwrap();
+        assert_eq!(twice.value, once.value, "redaction must be idempotent");
+    }
+
+    #[test]
+    fn a_pattern_that_rewrites_its_own_output_stops_after_the_round_bound() {
+        let r = with(&[], vec![PatternSpec::new("grow", "a", "aa")]).unwrap();
+        let out = r.redact(json!("a")).unwrap();
+        assert_eq!(out.value, json!("a".repeat(1 << MAX_SCRUB_ROUNDS)));
     }
 
     #[test]
