@@ -38,8 +38,10 @@
 //! at the first character outside `[A-Za-z0-9_]`; write `${1}x` when a letter follows. The
 //! constructor rejects (naming the pattern): a pattern that does not compile, one that matches the
 //! empty string, a replacement that refers to a group the pattern lacks, and duplicate names.
-//! Patterns run in order, each over the output of the previous one. Empty matches are skipped at
-//! run time (they would only insert text).
+//! Patterns run in order, each over the output of the previous one. If that pass changed the
+//! string, the whole list runs again (at most four passes), because a replacement can complete a
+//! match for a pattern that already ran. Empty matches are skipped at run time (they would only
+//! insert text).
 //!
 //! A replacement that leaves the matched text unchanged (re-redacting `password=[REDACTED]`) is not
 //! counted, so redacting twice gives the same value and a second report with no redactions.
