@@ -18,6 +18,7 @@ pub mod output;
 pub mod policy;
 pub mod protocol;
 pub mod server;
+pub mod sync;
 #[allow(unsafe_code)]
 pub mod sys;
 pub mod tools;

@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
@@ -20,6 +20,7 @@ use crate::error::ToolError;
 use crate::output;
 use crate::policy;
 use crate::server::{Call, Server};
+use crate::sync::lock;
 use crate::tools::Cancel;
 use crate::transport::pool::Completion;
 
@@ -64,10 +65,6 @@ impl std::fmt::Debug for Session {
             .field("caller", &self.caller)
             .finish()
     }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Session {

@@ -10,6 +10,8 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Instant;
 
+use crate::sync::lock;
+
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
 /// Fixed worker threads over a bounded queue.
@@ -118,10 +120,6 @@ impl Drop for Pool {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 fn worker(shared: &Shared) {
     let slot = Arc::new(Slot::default());
     loop {
@@ -213,7 +211,7 @@ impl Timer {
 
     pub fn schedule(&self, at: Instant, f: impl FnOnce() + Send + 'static) -> TimerId {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut st = lock(&self.state);
         st.heap.push(Reverse((at, id)));
         st.jobs.insert(id, Box::new(f));
         self.wake.notify_one();
@@ -222,7 +220,7 @@ impl Timer {
 
     /// Drop a callback that is no longer needed (its request finished first).
     pub fn cancel(&self, id: TimerId) {
-        let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut st = lock(&self.state);
         st.jobs.remove(&id.0);
         // Keep the heap bounded by live jobs: discard cancelled entries at the top.
         while let Some(Reverse((_, top))) = st.heap.peek() {
@@ -238,7 +236,7 @@ impl Timer {
     fn tick(&self) -> bool {
         let mut due = Vec::new();
         {
-            let mut st = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+            let mut st = lock(&self.state);
             let now = Instant::now();
             let wait = match st.heap.peek() {
                 Some(Reverse((at, _))) if *at <= now => None,

@@ -3,7 +3,7 @@
 //! message); logs go to stderr. EOF on stdin ends the session cleanly.
 
 use std::io::{self, BufReader, Write};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -13,6 +13,7 @@ use crate::auth::{Caller, TransportKind};
 use crate::error::Error;
 use crate::protocol::session::{Session, Sink};
 use crate::server::Server;
+use crate::sync::lock;
 
 /// A sink that writes whole lines to one writer under a lock.
 #[derive(Debug)]
@@ -44,14 +45,15 @@ struct Chunked<'a, W: Write> {
 impl<W: Write> Chunked<'_, W> {
     fn writer(&mut self) -> &mut W {
         let out = self.out;
-        self.guard
-            .get_or_insert_with(|| out.lock().unwrap_or_else(PoisonError::into_inner))
+        self.guard.get_or_insert_with(|| lock(out))
     }
 
     fn spill(&mut self) -> io::Result<()> {
-        let buf = std::mem::take(&mut self.buf);
-        let r = self.writer().write_all(&buf);
-        self.buf = buf;
+        let out = self.out;
+        let r = self
+            .guard
+            .get_or_insert_with(|| lock(out))
+            .write_all(&self.buf);
         self.buf.clear();
         r
     }

@@ -14,7 +14,7 @@ use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 
 use super::{read_into, round2, to_value};
 use crate::error::ToolError;
+use crate::sync::lock;
 use crate::sys::{self, FsStats};
 use crate::tools::Ctx;
 use crate::tools::procfs::{self, Mount, percent};
@@ -150,7 +151,7 @@ impl Outcome {
 static STUCK: Mutex<BTreeMap<PathBuf, usize>> = Mutex::new(BTreeMap::new());
 
 fn stuck_set() -> std::sync::MutexGuard<'static, BTreeMap<PathBuf, usize>> {
-    STUCK.lock().unwrap_or_else(PoisonError::into_inner)
+    lock(&STUCK)
 }
 
 fn mark_stuck(p: &Path) {
@@ -183,10 +184,6 @@ type StatFn = fn(&Path) -> io::Result<FsStats>;
 struct Helper {
     state: Arc<Mutex<HelperState>>,
     rx: mpsc::Receiver<(usize, Outcome)>,
-}
-
-fn lock(m: &Mutex<HelperState>) -> std::sync::MutexGuard<'_, HelperState> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Start a helper on `paths[start..]`; `None` if no thread could be started.
@@ -451,7 +448,7 @@ mod tests {
     static SERIAL: Mutex<()> = Mutex::new(());
 
     fn serial() -> std::sync::MutexGuard<'static, ()> {
-        SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
+        lock(&SERIAL)
     }
 
     fn far() -> Instant {
