@@ -119,6 +119,23 @@ fn secrets_of_every_default_pattern_are_redacted_from_a_process_command_line() {
 }
 
 #[test]
+fn a_secret_completed_by_another_patterns_replacement_is_redacted_in_one_answer() {
+    // No 40-character secret here until `token: abc` becomes `token=[REDACTED]`, whose `=`
+    // completes one (found by the redact fuzz target).
+    let planted =
+        Planted::new(&["aws_secret_access_key = wJMnFI/K7MDEJMnFI/K7MDENG/bPxRfK7Mtoken: abc"]);
+    let (_d, mut c) = serve("out-redact-twice", "");
+    let r = processes(&mut c, json!({"name": "sh", "limit": 500}));
+    let p = find_pid(&r, planted.pid());
+    let cmd = p["cmdline"].as_str().unwrap();
+    assert!(cmd.contains("aws_secret_access_key=[REDACTED]"), "{cmd}");
+    let text = r["content"][0]["text"].as_str().unwrap();
+    for part in [cmd, text] {
+        assert!(!part.contains("K7MDEJMnFI"), "secret survived: {part}");
+    }
+}
+
+#[test]
 fn redaction_counts_reach_the_audit_log_but_values_never_do() {
     let d = TempDir::new("out-redact-audit");
     let key = d.path("k");
