@@ -3,7 +3,7 @@
 //! peer credentials for the Unix socket, certificate and token for HTTPS).
 
 use crate::audit::ClientIdentity;
-use crate::policy::ScopeSet;
+use crate::scope::ScopeSet;
 
 /// How the caller reached us.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

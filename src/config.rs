@@ -8,9 +8,6 @@
 //! problems so an operator can fix them in one pass.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -21,15 +18,14 @@ use crate::audit::{
     AuditError, AuditKey, AuditSettings, Facility, IdentityHasher, SecretSource, SyslogSettings,
     SyslogTransport,
 };
+pub use crate::log::LogLevel;
 use crate::output::caps::Limits as CapLimits;
 use crate::output::redact::{FailAction, PatternSpec, RedactionSettings, Redactor};
-use crate::policy::{Scope, ScopeSet};
-use crate::tools::Impact;
+use crate::scope::{Impact, Scope, ScopeSet};
+pub use crate::secfile::{FileCheck, FileKind, MAX_CONFIG_BYTES, secure_read, secure_read_bytes};
 
 /// Where the config lives unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/sysgate/config.yaml";
-/// Larger config files are refused before parsing.
-const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
 /// Hard limits on what a connection may send.
 #[derive(Debug, Clone, PartialEq)]
@@ -114,28 +110,6 @@ impl Default for Scopes {
             stdio: enabled,
             denied_tools: BTreeSet::new(),
         }
-    }
-}
-
-/// Log verbosity on stderr.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum LogLevel {
-    Error,
-    Warn,
-    Info,
-    Debug,
-}
-
-impl LogLevel {
-    fn parse(s: &str) -> Option<LogLevel> {
-        Some(match s {
-            "error" => LogLevel::Error,
-            "warn" => LogLevel::Warn,
-            "info" => LogLevel::Info,
-            "debug" => LogLevel::Debug,
-            _ => return None,
-        })
     }
 }
 
@@ -445,137 +419,6 @@ struct FileQueries {
 struct FileStdio {
     /// Scopes granted to stdio callers; meta-scopes allowed. Default: every enabled scope.
     scopes: Option<Vec<String>>,
-}
-
-// ---- Secure file reading ---------------------------------------------------------------------
-
-/// What a file read by `secure_read` may be.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    /// The config file: 0640 or stricter.
-    Config,
-    /// A key or secret file: 0600 or stricter.
-    Secret,
-}
-
-impl FileKind {
-    fn max_mode(self) -> u32 {
-        match self {
-            FileKind::Config => 0o640,
-            FileKind::Secret => 0o600,
-        }
-    }
-
-    /// Larger files are refused unread: a config is small, a secret is one hex key.
-    fn max_bytes(self) -> u64 {
-        match self {
-            FileKind::Config => MAX_CONFIG_BYTES,
-            FileKind::Secret => 4096,
-        }
-    }
-
-    fn what(self) -> &'static str {
-        match self {
-            FileKind::Config => "config file",
-            FileKind::Secret => "secret file",
-        }
-    }
-}
-
-/// A file's problems found on its open handle.
-#[derive(Debug, Default)]
-pub struct FileCheck {
-    /// Problems that make the content untrustworthy; always fatal.
-    pub hard: Vec<String>,
-    /// Readable by group/other beyond the allowed mode; fatal unless `fail_closed: false`.
-    pub readable_by_others: Option<String>,
-}
-
-/// Open `path` without following a final symlink and without blocking on a FIFO, check the open
-/// handle (regular file, owner root or our effective user, mode), and read at most
-/// `MAX_CONFIG_BYTES`. Returns the text and the soft problems (hard problems are errors).
-pub fn secure_read(path: &Path, kind: FileKind) -> Result<(String, FileCheck), Vec<String>> {
-    let (bytes, check) = secure_read_bytes(path, kind)?;
-    let text = String::from_utf8(bytes).map_err(|_| {
-        vec![format!(
-            "{} {} is not valid UTF-8",
-            kind.what(),
-            path.display()
-        )]
-    })?;
-    Ok((text, check))
-}
-
-/// `secure_read` without the UTF-8 step, for secrets the caller wipes after use.
-pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
-    let name = path.display();
-    let what = kind.what();
-    let file = File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| {
-            vec![if e.raw_os_error() == Some(libc::ELOOP) {
-                format!(
-                    "{what} {name} is a symbolic link; refusing to follow it (name the real file)"
-                )
-            } else {
-                format!("cannot open {what} {name}: {e}")
-            }]
-        })?;
-    let meta = file
-        .metadata()
-        .map_err(|e| vec![format!("cannot stat {what} {name}: {e}")])?;
-    let mut check = FileCheck::default();
-    if !meta.file_type().is_file() {
-        let found = if meta.is_dir() {
-            "a directory"
-        } else if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
-            "a FIFO"
-        } else {
-            "not a regular file"
-        };
-        return Err(vec![format!(
-            "{what} {name} is {found}; a regular file is required"
-        )]);
-    }
-    let euid = crate::sys::euid();
-    if meta.uid() != 0 && meta.uid() != euid {
-        check.hard.push(format!(
-            "{what} {name} is owned by uid {}; required: root (uid 0) or the service user (uid {euid})",
-            meta.uid()
-        ));
-    }
-    let mode = meta.mode() & 0o7777;
-    let max = kind.max_mode();
-    if mode & 0o022 != 0 || mode & 0o7000 != 0 {
-        check.hard.push(format!(
-            "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter"
-        ));
-    } else if mode & !max != 0 {
-        let problem = format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter");
-        // A secret readable by anyone else is already leaked; only the config may be relaxed.
-        match kind {
-            FileKind::Secret => check.hard.push(problem),
-            FileKind::Config => check.readable_by_others = Some(problem),
-        }
-    }
-    let limit = kind.max_bytes();
-    if meta.len() > limit {
-        check.hard.push(format!(
-            "{what} {name} is {} bytes; the limit is {limit}",
-            meta.len()
-        ));
-    }
-    if !check.hard.is_empty() {
-        return Err(check.hard);
-    }
-    let mut bytes = Vec::new();
-    // The size check above used fstat; a file growing meanwhile is still read only up to it.
-    file.take(limit)
-        .read_to_end(&mut bytes)
-        .map_err(|e| vec![format!("cannot read {what} {name}: {e}")])?;
-    Ok((bytes, check))
 }
 
 // ---- Parsing and validation ------------------------------------------------------------------
@@ -992,7 +835,7 @@ pub fn load(named: Option<&Path>) -> Result<Config, Vec<String>> {
     let mut config = match &path {
         None => Config::default(),
         Some(path) => {
-            let (text, check) = secure_read(path, FileKind::Config)?;
+            let (text, check) = secure_read(path, FileKind::Config, crate::sys::euid())?;
             let mut config = parse(&text, Some(path)).map_err(|problems| {
                 problems
                     .into_iter()

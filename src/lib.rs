@@ -11,12 +11,15 @@
 pub mod audit;
 pub mod auth;
 pub mod cli;
+pub mod codec;
 pub mod config;
 pub mod error;
 pub mod log;
 pub mod output;
 pub mod policy;
 pub mod protocol;
+pub mod scope;
+pub mod secfile;
 pub mod server;
 pub mod sync;
 #[allow(unsafe_code)]

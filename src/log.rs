@@ -4,7 +4,29 @@
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use crate::config::LogLevel;
+use serde::Deserialize;
+
+/// Log verbosity on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogLevel {
+    Error,
+    Warn,
+    Info,
+    Debug,
+}
+
+impl LogLevel {
+    pub fn parse(s: &str) -> Option<LogLevel> {
+        Some(match s {
+            "error" => LogLevel::Error,
+            "warn" => LogLevel::Warn,
+            "info" => LogLevel::Info,
+            "debug" => LogLevel::Debug,
+            _ => return None,
+        })
+    }
+}
 
 static LEVEL: AtomicU8 = AtomicU8::new(LogLevel::Info as u8);
 

@@ -3,7 +3,7 @@
 //! deadline timer. Transports create one `Session` per connection on top of it.
 
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -14,6 +14,7 @@ use crate::config::{self, AuditConfig, Config, Format};
 use crate::error::{Error, ToolError};
 use crate::output;
 use crate::policy;
+use crate::sync::{read, write};
 use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Registry, Tool};
 use crate::transport::pool::{Pool, Timer};
 
@@ -69,7 +70,7 @@ impl Server {
     /// The configuration in force now. A call keeps the `Arc` it started with, so a reload never
     /// changes the rules under a running call.
     pub fn config(&self) -> Arc<Config> {
-        Arc::clone(&self.config.read().unwrap_or_else(PoisonError::into_inner))
+        Arc::clone(&read(&self.config))
     }
 
     /// Re-read and validate the config file, then swap it in atomically. Calls in flight keep
@@ -85,12 +86,12 @@ impl Server {
         if new.audit != old.audit {
             // Open the new log before swapping anything: a bad audit setting rejects the reload.
             let log = open_audit(new.audit.as_ref()).map_err(|e| vec![e])?;
-            *self.audit.write().unwrap_or_else(PoisonError::into_inner) = log;
+            *write(&self.audit) = log;
             notes.push("audit settings changed; the audit log was reopened".into());
         }
         notes.extend(new.warnings.iter().cloned());
         crate::log::set_level(new.log_level);
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(new);
+        *write(&self.config) = Arc::new(new);
         Ok(notes)
     }
 
@@ -107,10 +108,7 @@ impl Server {
     }
 
     fn audit_log(&self) -> Option<Arc<AuditLog>> {
-        self.audit
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        read(&self.audit).clone()
     }
 
     /// Write one audit record (a no-op without an audit log). An error means the record is not

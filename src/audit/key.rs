@@ -123,7 +123,7 @@ fn load_secret(source: &SecretSource) -> Result<Vec<u8>, AuditError> {
 /// Opened and checked on the handle by the one secure reader the config uses too (no symlink,
 /// no FIFO, regular file, owner root or us, 0600 or stricter).
 fn read_secret_file(path: &Path) -> Result<Vec<u8>, AuditError> {
-    crate::config::secure_read_bytes(path, crate::config::FileKind::Secret)
+    crate::secfile::secure_read_bytes(path, crate::secfile::FileKind::Secret, crate::sys::euid())
         .map(|(bytes, _)| bytes)
         .map_err(|problems| AuditError::Secret {
             source: String::new(),

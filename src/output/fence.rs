@@ -39,6 +39,8 @@ use std::fmt;
 
 use ring::rand::{SecureRandom, SystemRandom};
 
+use crate::codec::hex;
+
 /// The tag name of the fence.
 pub const TAG: &str = "untrusted-data";
 
@@ -171,16 +173,6 @@ fn clean_source(source: &str) -> String {
     } else {
         cleaned
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -13,7 +13,8 @@ use serde_json::{Map, Value, json};
 use super::procfs;
 use super::{Annotations, Ctx, Impact, ToolDef};
 use crate::error::ToolError;
-use crate::policy::{self, Scope};
+use crate::policy;
+use crate::scope::Scope;
 
 mod cpu;
 mod disk;

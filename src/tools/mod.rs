@@ -16,26 +16,8 @@ use serde_json::{Map, Value, json};
 use crate::auth::Caller;
 use crate::config::Config;
 use crate::error::ToolError;
-use crate::policy::Scope;
+pub use crate::scope::{Impact, Scope};
 use schema::Schema;
-
-/// How heavy a tool is; decides its deadline (and, later, its concurrency class).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Impact {
-    Minimal,
-    Low,
-    Medium,
-}
-
-impl Impact {
-    pub fn name(self) -> &'static str {
-        match self {
-            Impact::Minimal => "minimal",
-            Impact::Low => "low",
-            Impact::Medium => "medium",
-        }
-    }
-}
 
 /// MCP tool annotations, always set explicitly.
 #[derive(Debug, Clone, Copy)]

@@ -6,11 +6,11 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, PoisonError};
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::Instant;
 
-use crate::sync::lock;
+use crate::sync::{lock, wait, wait_timeout};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -137,7 +137,7 @@ fn worker(shared: &Shared) {
                             Handoff::Job(job) => break job,
                             Handoff::Close => return,
                             Handoff::Empty => {
-                                h = slot.wake.wait(h).unwrap_or_else(PoisonError::into_inner);
+                                h = wait(&slot.wake, h);
                             }
                         }
                     }
@@ -244,11 +244,7 @@ impl Timer {
                 None => Some(std::time::Duration::from_secs(1)),
             };
             if let Some(w) = wait {
-                st = self
-                    .wake
-                    .wait_timeout(st, w)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
+                st = wait_timeout(&self.wake, st, w);
             }
             let now = Instant::now();
             while let Some(Reverse((at, id))) = st.heap.peek().copied() {

@@ -1,0 +1,148 @@
+#![forbid(unsafe_code)]
+//! Reading operator files (the config, keys, salts; later token secrets, certificates, targets):
+//! open with `O_NOFOLLOW | O_NONBLOCK`, then check the open handle (never the path, so a swap
+//! between check and use is impossible) before reading a bounded amount.
+
+use std::fs::File;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::Path;
+
+/// Larger config files are refused before parsing.
+pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+
+/// What a file read by `secure_read` may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// The config file: 0640 or stricter.
+    Config,
+    /// A key or secret file: 0600 or stricter.
+    Secret,
+}
+
+impl FileKind {
+    fn max_mode(self) -> u32 {
+        match self {
+            FileKind::Config => 0o640,
+            FileKind::Secret => 0o600,
+        }
+    }
+
+    /// Larger files are refused unread: a config is small, a secret is one hex key.
+    fn max_bytes(self) -> u64 {
+        match self {
+            FileKind::Config => MAX_CONFIG_BYTES,
+            FileKind::Secret => 4096,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            FileKind::Config => "config file",
+            FileKind::Secret => "secret file",
+        }
+    }
+}
+
+/// A file's problems found on its open handle.
+#[derive(Debug, Default)]
+pub struct FileCheck {
+    /// Problems that make the content untrustworthy; always fatal.
+    pub hard: Vec<String>,
+    /// Readable by group/other beyond the allowed mode; fatal unless `fail_closed: false`.
+    pub readable_by_others: Option<String>,
+}
+
+/// Open `path` without following a final symlink and without blocking on a FIFO, check the open
+/// handle (regular file, owner root or `euid`, the caller's effective user, mode), and read at most
+/// the kind's size limit. Returns the text and the soft problems (hard problems are errors).
+pub fn secure_read(
+    path: &Path,
+    kind: FileKind,
+    euid: u32,
+) -> Result<(String, FileCheck), Vec<String>> {
+    let (bytes, check) = secure_read_bytes(path, kind, euid)?;
+    let text = String::from_utf8(bytes).map_err(|_| {
+        vec![format!(
+            "{} {} is not valid UTF-8",
+            kind.what(),
+            path.display()
+        )]
+    })?;
+    Ok((text, check))
+}
+
+/// `secure_read` without the UTF-8 step, for secrets the caller wipes after use.
+pub fn secure_read_bytes(
+    path: &Path,
+    kind: FileKind,
+    euid: u32,
+) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
+    let name = path.display();
+    let what = kind.what();
+    let file = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            vec![if e.raw_os_error() == Some(libc::ELOOP) {
+                format!(
+                    "{what} {name} is a symbolic link; refusing to follow it (name the real file)"
+                )
+            } else {
+                format!("cannot open {what} {name}: {e}")
+            }]
+        })?;
+    let meta = file
+        .metadata()
+        .map_err(|e| vec![format!("cannot stat {what} {name}: {e}")])?;
+    let mut check = FileCheck::default();
+    if !meta.file_type().is_file() {
+        let found = if meta.is_dir() {
+            "a directory"
+        } else if std::os::unix::fs::FileTypeExt::is_fifo(&meta.file_type()) {
+            "a FIFO"
+        } else {
+            "not a regular file"
+        };
+        return Err(vec![format!(
+            "{what} {name} is {found}; a regular file is required"
+        )]);
+    }
+    if meta.uid() != 0 && meta.uid() != euid {
+        check.hard.push(format!(
+            "{what} {name} is owned by uid {}; required: root (uid 0) or the service user (uid {euid})",
+            meta.uid()
+        ));
+    }
+    let mode = meta.mode() & 0o7777;
+    let max = kind.max_mode();
+    if mode & 0o022 != 0 || mode & 0o7000 != 0 {
+        check.hard.push(format!(
+            "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter"
+        ));
+    } else if mode & !max != 0 {
+        let problem = format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter");
+        // A secret readable by anyone else is already leaked; only the config may be relaxed.
+        match kind {
+            FileKind::Secret => check.hard.push(problem),
+            FileKind::Config => check.readable_by_others = Some(problem),
+        }
+    }
+    let limit = kind.max_bytes();
+    if meta.len() > limit {
+        check.hard.push(format!(
+            "{what} {name} is {} bytes; the limit is {limit}",
+            meta.len()
+        ));
+    }
+    if !check.hard.is_empty() {
+        return Err(check.hard);
+    }
+    let mut bytes = Vec::new();
+    // The size check above used fstat; a file growing meanwhile is still read only up to it.
+    file.take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| vec![format!("cannot read {what} {name}: {e}")])?;
+    Ok((bytes, check))
+}
