@@ -2,7 +2,7 @@
 //!
 //! Data flows one way:
 //! `transport` (frames bytes, attaches the caller) → `protocol` (JSON-RPC + MCP lifecycle) →
-//! `policy` (the gate) → `transport::pool` (bounded workers, deadlines, cancellation) →
+//! `policy` (the gate) → `server::pool` (bounded workers, deadlines, cancellation) →
 //! `tools` (handlers) → `output` (rendering) → back out through the transport.
 //!
 //! `unsafe` is denied crate-wide (see `Cargo.toml`); `sys` is the one module allowed it, and every

@@ -19,10 +19,10 @@ use crate::auth::Caller;
 use crate::error::ToolError;
 use crate::output;
 use crate::policy;
+use crate::server::pool::Completion;
 use crate::server::{Call, Server};
 use crate::sync::lock;
 use crate::tools::Cancel;
-use crate::transport::pool::Completion;
 
 /// Where a session's outgoing messages go. Implementations write one whole message at a time.
 pub trait Sink: Send + Sync {

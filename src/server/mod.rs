@@ -16,7 +16,9 @@ use crate::output;
 use crate::policy;
 use crate::sync::{read, write};
 use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Registry, Tool};
-use crate::transport::pool::{Pool, Timer};
+pub mod pool;
+
+use pool::{Pool, Timer};
 
 /// One tool call as the audit log and the output pipeline see it.
 #[derive(Debug)]

@@ -2,5 +2,4 @@
 //! Transports frame bytes into messages and attach the caller's identity. Today: stdio.
 
 pub mod framing;
-pub mod pool;
 pub mod stdio;
