@@ -7,224 +7,26 @@
 //! `parse` turns the text into a `Config` and `validate` checks every rule, collecting all
 //! problems so an operator can fix them in one pass.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::audit::{
-    AuditError, AuditKey, AuditSettings, Facility, IdentityHasher, SecretSource, SyslogSettings,
-    SyslogTransport,
-};
+pub use crate::audit::Settings as AuditConfig;
+use crate::audit::{Facility, SecretSource, SyslogSettings, SyslogTransport};
 pub use crate::log::LogLevel;
 use crate::output::caps::Limits as CapLimits;
 use crate::output::redact::{FailAction, PatternSpec, RedactionSettings, Redactor};
-use crate::scope::{Impact, Scope, ScopeSet};
+pub use crate::output::{Format, Settings as Output, warm_default_redactor};
+pub use crate::policy::Settings as Scopes;
+use crate::scope::{Scope, ScopeSet};
 pub use crate::secfile::{FileCheck, FileKind, MAX_CONFIG_BYTES, secure_read, secure_read_bytes};
+pub use crate::server::settings::{Limits, Resources};
 
 /// Where the config lives unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/sysgate/config.yaml";
-
-/// Hard limits on what a connection may send.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Limits {
-    /// Largest accepted JSON-RPC message, in bytes (one line on stdio).
-    pub max_message_bytes: usize,
-    /// Deepest accepted JSON nesting.
-    pub max_json_depth: usize,
-    /// Most `tools/call` requests one connection may have running or queued at once.
-    pub max_in_flight: usize,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Limits {
-            max_message_bytes: 1024 * 1024,
-            max_json_depth: 64,
-            max_in_flight: 64,
-        }
-    }
-}
-
-/// Worker pool sizing and per-impact-class deadlines.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Resources {
-    /// Worker threads that run tool handlers; also the most calls running at once.
-    pub max_concurrent_queries: usize,
-    pub timeout_minimal: Duration,
-    pub timeout_low: Duration,
-    pub timeout_medium: Duration,
-}
-
-impl Default for Resources {
-    fn default() -> Self {
-        Resources {
-            max_concurrent_queries: 5,
-            timeout_minimal: Duration::from_millis(100),
-            timeout_low: Duration::from_millis(1000),
-            timeout_medium: Duration::from_millis(5000),
-        }
-    }
-}
-
-impl Resources {
-    pub fn deadline_for(&self, impact: Impact) -> Duration {
-        match impact {
-            Impact::Minimal => self.timeout_minimal,
-            Impact::Low => self.timeout_low,
-            Impact::Medium => self.timeout_medium,
-        }
-    }
-
-    /// The longest deadline of any class.
-    pub fn longest_deadline(&self) -> Duration {
-        self.timeout_minimal
-            .max(self.timeout_low)
-            .max(self.timeout_medium)
-    }
-}
-
-/// Which scopes exist on this server, and which a stdio caller holds.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scopes {
-    pub enabled: ScopeSet,
-    /// Scopes granted to stdio callers (always within `enabled`).
-    pub stdio: ScopeSet,
-    /// Tools refused by name even when their scope is enabled.
-    pub denied_tools: BTreeSet<String>,
-}
-
-/// DESIGN's defaults: the read-only scopes (exactly the `readonly` meta-scope) are on; everything
-/// that can change the host or reveal secrets is off until an operator turns it on.
-fn default_enabled() -> ScopeSet {
-    ScopeSet::readonly()
-}
-
-impl Default for Scopes {
-    fn default() -> Self {
-        let enabled = default_enabled();
-        Scopes {
-            enabled,
-            stdio: enabled,
-            denied_tools: BTreeSet::new(),
-        }
-    }
-}
-
-/// The audit log as configured (validated; keys are loaded when the log is opened, and by
-/// `check-config`).
-#[derive(Debug, Clone)]
-pub struct AuditConfig {
-    pub path: PathBuf,
-    pub key: SecretSource,
-    pub fsync: bool,
-    pub max_size_bytes: u64,
-    pub max_files: u32,
-    /// Write the (redacted) call arguments into `query` records.
-    pub log_params: bool,
-    /// Salt for hashing caller identities (`anonymize_identity: true`).
-    pub anonymize_salt: Option<SecretSource>,
-    pub syslog: Option<SyslogSettings>,
-}
-
-impl PartialEq for AuditConfig {
-    fn eq(&self, o: &Self) -> bool {
-        self.path == o.path
-            && self.key == o.key
-            && self.fsync == o.fsync
-            && self.max_size_bytes == o.max_size_bytes
-            && self.max_files == o.max_files
-            && self.log_params == o.log_params
-            && self.anonymize_salt == o.anonymize_salt
-            && format!("{:?}", self.syslog) == format!("{:?}", o.syslog)
-    }
-}
-
-impl AuditConfig {
-    /// Load the secrets and build the writer's settings.
-    pub fn settings(&self) -> Result<AuditSettings, AuditError> {
-        let mut s = AuditSettings::new(&self.path, AuditKey::load(&self.key)?);
-        s.fsync = self.fsync;
-        s.max_size_bytes = self.max_size_bytes;
-        s.max_files = self.max_files;
-        s.anonymize = self
-            .anonymize_salt
-            .as_ref()
-            .map(IdentityHasher::load)
-            .transpose()?;
-        s.syslog = self.syslog.clone();
-        Ok(s)
-    }
-
-    /// Environment variables this config names as secret sources (not overrides).
-    fn secret_env_names(&self) -> impl Iterator<Item = &str> {
-        [Some(&self.key), self.anonymize_salt.as_ref()]
-            .into_iter()
-            .flatten()
-            .filter_map(|s| match s {
-                SecretSource::Env(n) => Some(n.as_str()),
-                SecretSource::File(_) => None,
-            })
-    }
-}
-
-/// How the text block of a tool result is rendered.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    Json,
-    Toon,
-}
-
-/// The output pipeline's settings: text format, redaction, caps per impact class.
-#[derive(Debug, Clone)]
-pub struct Output {
-    pub format: Format,
-    /// `None`: the built-in redaction settings (compiled once, on first use or by
-    /// `warm_default_redactor`, so that they do not delay the first response).
-    configured_redactor: Option<Arc<Redactor>>,
-    /// Caps for minimal, low and medium tools, in that order.
-    pub caps: [CapLimits; 3],
-}
-
-/// The built-in redactor. Its settings are constants; `redact`'s unit tests prove they compile.
-static DEFAULT_REDACTOR: LazyLock<Redactor> = LazyLock::new(|| {
-    Redactor::new(&RedactionSettings::default()).expect("built-in redaction settings compile")
-});
-
-/// Compile the built-in redactor now (from a background thread at startup).
-pub fn warm_default_redactor() {
-    LazyLock::force(&DEFAULT_REDACTOR);
-}
-
-impl Default for Output {
-    fn default() -> Self {
-        Output {
-            format: Format::Json,
-            configured_redactor: None,
-            caps: [CapLimits::default(); 3],
-        }
-    }
-}
-
-impl Output {
-    pub fn caps_for(&self, impact: Impact) -> &CapLimits {
-        match impact {
-            Impact::Minimal => &self.caps[0],
-            Impact::Low => &self.caps[1],
-            Impact::Medium => &self.caps[2],
-        }
-    }
-
-    /// The redactor every result and audited argument goes through.
-    pub fn redactor(&self) -> &Redactor {
-        self.configured_redactor
-            .as_deref()
-            .unwrap_or(&DEFAULT_REDACTOR)
-    }
-}
 
 /// The transports this build can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -564,7 +366,7 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     );
 
     if let Some(scopes) = file.scopes {
-        let mut enabled = default_enabled();
+        let mut enabled = crate::policy::default_enabled();
         for (name, entry) in scopes {
             match Scope::ALL.iter().find(|s| s.name() == name) {
                 Some(s) if entry.enabled => enabled.insert(*s),
@@ -638,7 +440,7 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     ];
     if let Some(r) = file.redaction {
         match Redactor::new(&redaction_section(&mut p, r)) {
-            Ok(r) => c.output.configured_redactor = Some(Arc::new(r)),
+            Ok(r) => c.output.set_redactor(Arc::new(r)),
             Err(e) => p.push(format!("redaction: {e}")),
         }
     }

@@ -97,6 +97,7 @@ mod chain;
 mod key;
 mod log;
 mod record;
+mod settings;
 mod syslog;
 mod verify;
 
@@ -108,6 +109,7 @@ use std::time::Duration;
 pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource};
 pub use log::{AuditLog, AuditSettings, MAX_LINE_BYTES};
 pub use record::{ClientIdentity, EventKind, Outcome, Record, format_rfc3339_millis};
+pub use settings::Settings;
 pub use syslog::{Facility, SyslogSettings, SyslogStats, SyslogTransport};
 pub use verify::{Finding, Problem, VerifyError, VerifyReport, verify};
 

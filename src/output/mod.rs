@@ -24,13 +24,14 @@
 pub mod caps;
 pub mod fence;
 pub mod redact;
+mod settings;
 pub mod toon;
 
 use serde_json::{Value, json};
 
-use crate::config::{Format, Output};
 use crate::error::ToolError;
 use crate::tools::Tool;
+pub use settings::{Format, Settings, warm_default_redactor};
 
 /// A rendered `tools/call` result and what the audit needs to know about it.
 #[derive(Debug)]
@@ -46,7 +47,7 @@ pub struct Rendered {
 /// The pipeline: redact → cap (with a `truncated` marker) → render the text block (JSON or
 /// TOON) → fence untrusted text. `structuredContent` and the text block carry the same data.
 pub fn render(
-    output: &Output,
+    output: &Settings,
     tool: &Tool,
     value: Value,
     format: Format,

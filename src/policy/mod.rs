@@ -2,6 +2,8 @@
 //! The policy gate: scopes, enablement and argument validation, decided in one place before any
 //! handler runs. Later layers (rate limits, targets, approvals) plug in here.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Map, Value};
 
 use crate::auth::{Caller, TransportKind};
@@ -10,6 +12,33 @@ use crate::error::ToolError;
 use crate::tools::Tool;
 
 pub use crate::scope::{Scope, ScopeSet};
+
+/// Which scopes exist on this server, and which a stdio caller holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    pub enabled: ScopeSet,
+    /// Scopes granted to stdio callers (always within `enabled`).
+    pub stdio: ScopeSet,
+    /// Tools refused by name even when their scope is enabled.
+    pub denied_tools: BTreeSet<String>,
+}
+
+/// DESIGN's defaults: the read-only scopes (exactly the `readonly` meta-scope) are on; everything
+/// that can change the host or reveal secrets is off until an operator turns it on.
+pub fn default_enabled() -> ScopeSet {
+    ScopeSet::readonly()
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        let enabled = default_enabled();
+        Settings {
+            enabled,
+            stdio: enabled,
+            denied_tools: BTreeSet::new(),
+        }
+    }
+}
 
 /// The scopes `caller` holds under `config`. Local callers (stdio, the CLI) take theirs from the
 /// config in force, so a reload that narrows `stdio.scopes` applies to running sessions too.

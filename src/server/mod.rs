@@ -17,6 +17,7 @@ use crate::policy;
 use crate::sync::{read, write};
 use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Registry, Tool};
 pub mod pool;
+pub mod settings;
 
 use pool::{Pool, Timer};
 
