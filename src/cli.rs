@@ -15,9 +15,9 @@ use crate::auth::{Caller, TransportKind};
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::log;
-use crate::server::{Call, Server};
+use crate::server::call::{Reply, Running};
+use crate::server::{Gate, Server};
 use crate::sys;
-use crate::tools::Cancel;
 
 const HELP: &str = "\
 sysgate: read-mostly access to this Linux host for MCP clients, never a shell
@@ -323,7 +323,16 @@ fn spawn_signal_thread(server: Arc<Server>) {
                         }
                     },
                     sys::Signal::Terminate => {
-                        log::info("terminating on signal");
+                        // Calls already running get their answers (each bounded by its own
+                        // deadline); new ones are refused meanwhile.
+                        log::info("terminating on signal; letting running calls answer");
+                        server.close();
+                        let longest = server.config().resources.longest_deadline();
+                        server.drain(longest + std::time::Duration::from_millis(100));
+                        server.audit_event(
+                            EventKind::Shutdown,
+                            serde_json::json!({"reason": "SIGTERM"}),
+                        );
                         std::process::exit(0);
                     }
                 }
@@ -360,9 +369,10 @@ fn audit_verify(
     }
 }
 
-/// One tool call through the same gate and handler as a session; prints the `tools/call` result.
-fn query(server: &Server, name: &str, args: Option<&str>) -> Result<ExitCode, Error> {
-    let config = server.config();
+/// One tool call through the same gate and call lifecycle as a session (the same pool, the same
+/// enforced deadline); prints the `tools/call` result.
+fn query(server: &Arc<Server>, name: &str, args: Option<&str>) -> Result<ExitCode, Error> {
+    let snap = server.snapshot();
     let caller = Caller::local(TransportKind::Cli);
     let args: Option<Value> = match args {
         None => None,
@@ -371,25 +381,52 @@ fn query(server: &Server, name: &str, args: Option<&str>) -> Result<ExitCode, Er
                 .map_err(|e| Error::Usage(format!("--args is not valid JSON: {e}")))?,
         ),
     };
-    let tool = server
-        .registry
-        .get(name)
-        .ok_or_else(|| Error::Usage(format!("unknown tool `{name}` (see `sysgate tools`)")))?;
     let request_id = format!("{}.cli", std::process::id());
     let started = Instant::now();
-    let value = match server.admit(&config, &caller, tool, args.as_ref(), &request_id, started) {
-        Ok(args) => {
-            let call = Call {
-                caller: &caller,
-                tool,
-                args: &args,
+    let value = match server.gate(
+        &snap,
+        &caller,
+        Some(name),
+        args.as_ref(),
+        &request_id,
+        started,
+    ) {
+        Gate::Admitted(admitted) => {
+            let (tx, rx) = std::sync::mpsc::sync_channel(1);
+            let reply: Reply = Box::new(move |answer| {
+                let _ = tx.send(answer);
+            });
+            let running = Running::new(
+                server,
+                snap,
+                Arc::new(caller),
+                admitted,
                 request_id,
                 started,
-            };
-            let deadline = started + config.resources.deadline_for(tool.def.impact);
-            server.run(&config, &call, &Cancel::default(), deadline, None)
+                None,
+                reply,
+            );
+            server
+                .launch(&running)
+                .map_err(|b| Error::Config(b.message().to_string()))?;
+            drop(running);
+            // The lifecycle answers exactly once, by the deadline at the latest (the CLI never
+            // cancels, so the answer is always `Some`).
+            match rx.recv() {
+                Ok(Some(v)) => v,
+                _ => {
+                    return Err(Error::Config(
+                        "internal error: the call ended without an answer".into(),
+                    ));
+                }
+            }
         }
-        Err(answer) => answer,
+        Gate::Refused(answer) => answer,
+        Gate::Invalid(_) => {
+            return Err(Error::Usage(format!(
+                "unknown tool `{name}` (see `sysgate tools`)"
+            )));
+        }
     };
     let ok = value["isError"] == false;
     let text = serde_json::to_string_pretty(&value).unwrap_or_default();

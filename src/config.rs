@@ -21,13 +21,70 @@ use crate::output::caps::Limits as CapLimits;
 use crate::output::redact::{FailAction, PatternSpec, RedactionSettings, Redactor};
 pub use crate::output::{Format, Settings as Output, warm_default_redactor};
 pub use crate::policy::Settings as Scopes;
-use crate::scope::{Scope, ScopeSet};
+use crate::scope::{Impact, Scope, ScopeSet};
 pub use crate::secfile::{FileCheck, FileKind, MAX_CONFIG_BYTES, secure_read, secure_read_bytes};
-pub use crate::server::settings::{Limits, Resources};
 
 /// Where the config lives unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/sysgate/config.yaml";
 
+/// Hard limits on what a connection may send.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Limits {
+    /// Largest accepted JSON-RPC message, in bytes (one line on stdio).
+    pub max_message_bytes: usize,
+    /// Deepest accepted JSON nesting.
+    pub max_json_depth: usize,
+    /// Most `tools/call` requests one connection may have running or queued at once.
+    pub max_in_flight: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_bytes: 1024 * 1024,
+            max_json_depth: 64,
+            max_in_flight: 64,
+        }
+    }
+}
+
+/// Worker pool sizing and per-impact-class deadlines.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Resources {
+    /// Worker threads that run tool handlers; also the most calls running at once.
+    pub max_concurrent_queries: usize,
+    pub timeout_minimal: Duration,
+    pub timeout_low: Duration,
+    pub timeout_medium: Duration,
+}
+
+impl Default for Resources {
+    fn default() -> Self {
+        Resources {
+            max_concurrent_queries: 5,
+            timeout_minimal: Duration::from_millis(100),
+            timeout_low: Duration::from_millis(1000),
+            timeout_medium: Duration::from_millis(5000),
+        }
+    }
+}
+
+impl Resources {
+    pub fn deadline_for(&self, impact: Impact) -> Duration {
+        match impact {
+            Impact::Minimal => self.timeout_minimal,
+            Impact::Low => self.timeout_low,
+            Impact::Medium => self.timeout_medium,
+        }
+    }
+
+    /// The longest deadline of any class.
+    pub fn longest_deadline(&self) -> Duration {
+        self.timeout_minimal
+            .max(self.timeout_low)
+            .max(self.timeout_medium)
+    }
+}
 /// The transports this build can serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
@@ -439,8 +496,9 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
         ),
     ];
     if let Some(r) = file.redaction {
-        match Redactor::new(&redaction_section(&mut p, r)) {
-            Ok(r) => c.output.set_redactor(Arc::new(r)),
+        let settings = redaction_section(&mut p, r);
+        match Redactor::new(&settings) {
+            Ok(r) => c.output.set_redactor(Arc::new(r), &settings),
             Err(e) => p.push(format!("redaction: {e}")),
         }
     }

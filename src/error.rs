@@ -74,3 +74,26 @@ impl fmt::Display for ToolError {
 }
 
 impl std::error::Error for ToolError {}
+
+/// Caller-supplied text as an error message may echo it: at most `max` characters, with `…`
+/// when cut. The one truncation for echoed text (method names, tool names, unknown keys).
+pub fn echo(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        None => text.to_string(),
+        Some((at, _)) => format!("{}…", &text[..at]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::echo;
+
+    #[test]
+    fn echo_cuts_at_characters_and_marks_the_cut() {
+        assert_eq!(echo("abc", 3), "abc");
+        assert_eq!(echo("abcd", 3), "abc…");
+        assert_eq!(echo("ééé", 2), "éé…");
+        assert_eq!(echo("", 0), "");
+        assert_eq!(echo("x", 0), "…");
+    }
+}

@@ -16,7 +16,7 @@ use sysgate::auth::{Caller, TransportKind};
 use sysgate::config::Config;
 use sysgate::error::ToolError;
 use sysgate::policy;
-use sysgate::server::Server;
+use sysgate::server::{Server, call};
 use sysgate::tools::{Cancel, ProgressFn, Registry};
 
 const CORE_TOOLS: [&str; 10] = [
@@ -47,13 +47,23 @@ fn call_with(
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Value, ToolError> {
     let s = server();
-    let config = s.config();
+    let snap = s.snapshot();
+    let config = &snap.config;
     let caller = Caller::local(TransportKind::Cli);
     let tool = s.registry.get(name).expect("tool exists");
-    let args = policy::check(&config, &caller, tool, Some(&args))?;
+    let admitted = policy::check(&config.scopes, s.registry, &caller, Some(name), Some(&args))?;
     let deadline =
         deadline.unwrap_or_else(|| Instant::now() + config.resources.deadline_for(tool.def.impact));
-    let v = s.execute(&config, &caller, tool, &args, cancel, deadline, progress)?;
+    let v = call::execute(
+        s,
+        &snap,
+        &caller,
+        &admitted,
+        admitted.args(),
+        cancel,
+        deadline,
+        progress,
+    )?;
     // `execute` already validated; say so explicitly, with the path on failure.
     if let Err(e) = tool.output.validate(&v) {
         panic!("{name}: output breaks its schema at {}: {}", e.path, e.rule);

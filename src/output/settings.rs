@@ -25,6 +25,9 @@ pub struct Settings {
     /// `None`: the built-in redaction settings (compiled once, on first use or by
     /// `warm_default_redactor`, so that they do not delay the first response).
     configured_redactor: Option<Arc<Redactor>>,
+    /// Whether redaction does anything (some field glob or pattern); false after
+    /// `redaction.enabled: false` or with every rule removed. Reloads record turning it off.
+    redaction_on: bool,
     /// Caps for minimal, low and medium tools, in that order.
     pub caps: [CapLimits; 3],
 }
@@ -44,15 +47,22 @@ impl Default for Settings {
         Settings {
             format: Format::Json,
             configured_redactor: None,
+            redaction_on: true,
             caps: [CapLimits::default(); 3],
         }
     }
 }
 
 impl Settings {
-    /// Use `r` instead of the built-in redactor (a `redaction:` section in the config).
-    pub fn set_redactor(&mut self, r: Arc<Redactor>) {
+    /// Use `r`, built from `from`, instead of the built-in redactor (a `redaction:` section).
+    pub fn set_redactor(&mut self, r: Arc<Redactor>, from: &RedactionSettings) {
         self.configured_redactor = Some(r);
+        self.redaction_on = !(from.fields.is_empty() && from.patterns.is_empty());
+    }
+
+    /// False when redaction has no rule at all (turned off).
+    pub fn redaction_on(&self) -> bool {
+        self.redaction_on
     }
 
     pub fn caps_for(&self, impact: Impact) -> &CapLimits {

@@ -1,15 +1,17 @@
 #![forbid(unsafe_code)]
-//! The policy gate: scopes, enablement and argument validation, decided in one place before any
-//! handler runs. Later layers (rate limits, targets, approvals) plug in here.
+//! The policy gate: tool lookup, scopes, enablement and argument validation, decided in one place
+//! before any handler runs. Later layers (rate limits, targets, approvals) plug in here.
+//!
+//! [`check`] returns [`Admitted`] or a [`Denial`]. `Admitted` has no public constructor: the call
+//! lifecycle (`server::call`) takes nothing else, so nothing reaches a handler without passing here.
 
 use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use crate::auth::{Caller, TransportKind};
-use crate::config::Config;
-use crate::error::ToolError;
-use crate::tools::Tool;
+use crate::error::{ToolError, echo};
+use crate::tools::{Registry, Tool};
 
 pub use crate::scope::{Scope, ScopeSet};
 
@@ -40,62 +42,179 @@ impl Default for Settings {
     }
 }
 
-/// The scopes `caller` holds under `config`. Local callers (stdio, the CLI) take theirs from the
+/// The scopes `caller` holds under `settings`. Local callers (stdio, the CLI) take theirs from the
 /// config in force, so a reload that narrows `stdio.scopes` applies to running sessions too.
-pub fn effective_scopes(config: &Config, caller: &Caller) -> ScopeSet {
+pub fn effective_scopes(settings: &Settings, caller: &Caller) -> ScopeSet {
     let granted = match caller.transport {
-        TransportKind::Stdio | TransportKind::Cli => config.scopes.stdio,
+        TransportKind::Stdio | TransportKind::Cli => settings.stdio,
     };
-    granted
-        .intersect(caller.scopes)
-        .intersect(config.scopes.enabled)
+    granted.intersect(caller.scopes).intersect(settings.enabled)
 }
 
 /// Whether `caller` may see `tool` at all (used by `tools/list` and `whoami`).
-pub fn visible(config: &Config, caller: &Caller, tool: &Tool) -> bool {
-    effective_scopes(config, caller).contains(tool.def.scope)
-        && !config.scopes.denied_tools.contains(tool.def.name)
+pub fn visible(settings: &Settings, caller: &Caller, tool: &Tool) -> bool {
+    effective_scopes(settings, caller).contains(tool.def.scope)
+        && !settings.denied_tools.contains(tool.def.name)
 }
 
-/// The gate: decide whether `caller` may run `tool` with `args`. Returns the validated arguments.
-/// Order matters for the message: a disabled tool says so before a malformed argument does.
+/// A call the gate let through: the tool, its validated arguments and the scopes the caller held
+/// when it was decided. Only [`check`] makes one.
+#[derive(Debug)]
+pub struct Admitted {
+    tool: &'static Tool,
+    args: Map<String, Value>,
+    scopes: ScopeSet,
+}
+
+impl Admitted {
+    pub fn tool(&self) -> &'static Tool {
+        self.tool
+    }
+
+    /// The arguments, validated against the tool's input schema.
+    pub fn args(&self) -> &Map<String, Value> {
+        &self.args
+    }
+
+    pub fn scopes(&self) -> ScopeSet {
+        self.scopes
+    }
+}
+
+/// Why the gate refused a call. [`Denial::code`] is stable (the audit log records it);
+/// [`Denial::error`] is the message for the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Denial {
+    /// `tools/call` without a `name` string.
+    MissingName,
+    /// No tool of that name (the name as echoed: at most 64 characters).
+    UnknownTool { name: String },
+    /// The tool's scope is not enabled on this server.
+    ScopeDisabled { tool: &'static Tool },
+    /// The tool is refused by name (`queries.deny`).
+    ToolDenied { tool: &'static Tool },
+    /// The caller does not hold the tool's scope.
+    ScopeNotHeld { tool: &'static Tool, held: ScopeSet },
+    /// The arguments are not an object, or break the input schema.
+    InvalidArguments {
+        tool: &'static Tool,
+        error: ToolError,
+    },
+}
+
+impl Denial {
+    /// A stable name for the audit log and for tests.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Denial::MissingName => "missing_name",
+            Denial::UnknownTool { .. } => "unknown_tool",
+            Denial::ScopeDisabled { .. } => "scope_disabled",
+            Denial::ToolDenied { .. } => "tool_denied",
+            Denial::ScopeNotHeld { .. } => "scope_not_held",
+            Denial::InvalidArguments { .. } => "invalid_arguments",
+        }
+    }
+
+    /// The tool the call named, when it exists.
+    pub fn tool(&self) -> Option<&'static Tool> {
+        match self {
+            Denial::MissingName | Denial::UnknownTool { .. } => None,
+            Denial::ScopeDisabled { tool }
+            | Denial::ToolDenied { tool }
+            | Denial::ScopeNotHeld { tool, .. }
+            | Denial::InvalidArguments { tool, .. } => Some(tool),
+        }
+    }
+
+    /// Whether the request itself was malformed (JSON-RPC invalid params) rather than a tool call
+    /// that was refused (a tool result with `isError`).
+    pub fn is_protocol_error(&self) -> bool {
+        matches!(self, Denial::MissingName | Denial::UnknownTool { .. })
+    }
+
+    /// What the caller is told: it names what to change.
+    pub fn error(&self) -> ToolError {
+        match self {
+            Denial::MissingName => ToolError::InvalidArgument {
+                argument: "name".into(),
+                rule: "`name` (a string) is required".into(),
+            },
+            Denial::UnknownTool { name } => ToolError::Failed(format!("unknown tool: {name}")),
+            Denial::ScopeDisabled { tool } => ToolError::Denied(format!(
+                "tool `{}` belongs to scope `{}`, which is disabled on this server; an operator must enable it in the config",
+                tool.def.name, tool.def.scope
+            )),
+            Denial::ToolDenied { tool } => ToolError::Denied(format!(
+                "tool `{}` is denied by this server's configuration (queries.deny)",
+                tool.def.name
+            )),
+            Denial::ScopeNotHeld { tool, held } => ToolError::Denied(format!(
+                "tool `{}` needs scope `{}`, which this caller does not hold (granted: {})",
+                tool.def.name,
+                tool.def.scope,
+                held.names().join(", ")
+            )),
+            Denial::InvalidArguments { error, .. } => error.clone(),
+        }
+    }
+
+    /// The message of a protocol-level denial, as the JSON-RPC error says it.
+    pub fn protocol_message(&self) -> String {
+        match self {
+            Denial::MissingName => "`name` (a string) is required".into(),
+            other => other.error().to_string(),
+        }
+    }
+}
+
+impl From<Denial> for ToolError {
+    fn from(d: Denial) -> ToolError {
+        d.error()
+    }
+}
+
+/// The gate: decide whether `caller` may run the tool `name` with `args`. Order matters for the
+/// message: an unknown tool says so first, a disabled tool says so before a malformed argument.
 pub fn check(
-    config: &Config,
+    settings: &Settings,
+    registry: &'static Registry,
     caller: &Caller,
-    tool: &Tool,
+    name: Option<&str>,
     args: Option<&Value>,
-) -> Result<Map<String, Value>, ToolError> {
+) -> Result<Admitted, Denial> {
+    let name = name.ok_or(Denial::MissingName)?;
+    let tool = registry.get(name).ok_or_else(|| Denial::UnknownTool {
+        name: echo(name, 64),
+    })?;
     let scope = tool.def.scope;
-    if !config.scopes.enabled.contains(scope) {
-        return Err(ToolError::Denied(format!(
-            "tool `{}` belongs to scope `{scope}`, which is disabled on this server; an operator must enable it in the config",
-            tool.def.name
-        )));
+    if !settings.enabled.contains(scope) {
+        return Err(Denial::ScopeDisabled { tool });
     }
-    if config.scopes.denied_tools.contains(tool.def.name) {
-        return Err(ToolError::Denied(format!(
-            "tool `{}` is denied by this server's configuration (queries.deny)",
-            tool.def.name
-        )));
+    if settings.denied_tools.contains(tool.def.name) {
+        return Err(Denial::ToolDenied { tool });
     }
-    let held = effective_scopes(config, caller);
+    let held = effective_scopes(settings, caller);
     if !held.contains(scope) {
-        return Err(ToolError::Denied(format!(
-            "tool `{}` needs scope `{scope}`, which this caller does not hold (granted: {})",
-            tool.def.name,
-            held.names().join(", ")
-        )));
+        return Err(Denial::ScopeNotHeld { tool, held });
     }
+    let invalid = |error| Denial::InvalidArguments { tool, error };
     let args = match args {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
-            return Err(ToolError::InvalidArgument {
+            return Err(invalid(ToolError::InvalidArgument {
                 argument: "arguments".into(),
                 rule: "must be a JSON object".into(),
-            });
+            }));
         }
     };
-    tool.input.validate_args(&args)?;
-    Ok(args)
+    tool.input.validate_args(&args).map_err(invalid)?;
+    Ok(Admitted {
+        tool,
+        args,
+        scopes: held,
+    })
 }
+
+#[cfg(test)]
+mod tests;

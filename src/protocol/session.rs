@@ -14,15 +14,12 @@ use super::jsonrpc::{self, Id, Message, RpcError};
 use super::{
     INSTRUCTIONS, LEGACY_VERSIONS, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_VERSIONS,
 };
-use crate::audit::EventKind;
 use crate::auth::Caller;
-use crate::error::ToolError;
-use crate::output;
+use crate::error::echo;
 use crate::policy;
-use crate::server::pool::Completion;
-use crate::server::{Call, Server};
+use crate::server::call::{Progress, Reply, Running};
+use crate::server::{Gate, Limit, Server};
 use crate::sync::lock;
-use crate::tools::Cancel;
 
 /// Where a session's outgoing messages go. Implementations write one whole message at a time.
 pub trait Sink: Send + Sync {
@@ -39,13 +36,7 @@ enum Era {
     Modern,
 }
 
-struct Pending {
-    completion: Completion,
-    cancel: Cancel,
-    ctx: Arc<CallCtx>,
-}
-
-type InFlight = Arc<Mutex<HashMap<Id, Arc<Pending>>>>;
+type InFlight = Arc<Mutex<HashMap<Id, Arc<Running>>>>;
 
 /// One connection.
 pub struct Session {
@@ -101,9 +92,9 @@ impl Session {
 
     /// A frame that exceeded the size limit was discarded by the transport.
     pub fn frame_too_large(&self, limit: usize) {
-        self.server.audit_event(
-            EventKind::LimitExceeded,
-            json!({"limit": "limits.max_message_bytes", "threshold": limit, "session": self.session_id}),
+        self.server.audit_limit(
+            Limit::MessageBytes(limit),
+            &[("session", json!(self.session_id))],
         );
         self.send_error(&RpcError::new(
             None,
@@ -144,16 +135,11 @@ impl Session {
         }) else {
             return;
         };
-        let pending = lock(&self.in_flight).remove(&id);
-        if let Some(p) = pending
-            && p.completion.try_complete()
-        {
-            // The response is suppressed; the handler sees the flag at its next check (and, for
-            // programs, the exec layer kills the process group).
-            p.cancel.cancel();
-            let _ = p.ctx.with_call(|server, config, call| {
-                server.stopped(config, call, &ToolError::Cancelled)
-            });
+        let running = lock(&self.in_flight).remove(&id);
+        if let Some(r) = running {
+            // The response is suppressed; the call is recorded as cancelled unless it had
+            // already been answered (then this is a no-op).
+            r.cancel();
         }
     }
 
@@ -194,7 +180,7 @@ impl Session {
                 return Err(RpcError::new(
                     Some(id),
                     jsonrpc::METHOD_NOT_FOUND,
-                    format!("method not found: {}", truncate(method, 64)),
+                    format!("method not found: {}", echo(method, 64)),
                 ));
             }
         }
@@ -215,7 +201,7 @@ impl Session {
             return Err(RpcError::new(
                 Some(id.clone()),
                 jsonrpc::UNSUPPORTED_PROTOCOL_VERSION,
-                format!("unsupported protocol version {}", truncate(version, 32)),
+                format!("unsupported protocol version {}", echo(version, 32)),
             )
             .with_data(json!({"supported": MODERN_VERSIONS, "requested": version})));
         }
@@ -274,7 +260,7 @@ impl Session {
             .server
             .registry
             .iter()
-            .filter(|t| policy::visible(&config, &self.caller, t))
+            .filter(|t| policy::visible(&config.scopes, &self.caller, t))
             .map(|t| t.listing())
             .collect();
         let mut result = json!({});
@@ -284,58 +270,74 @@ impl Session {
     }
 
     fn tools_call(&self, id: Id, era: Era, params: Map<String, Value>) -> Result<(), RpcError> {
-        let invalid = |msg: String| RpcError::new(Some(id.clone()), jsonrpc::INVALID_PARAMS, msg);
-        let name = params
-            .get("name")
-            .and_then(Value::as_str)
-            .ok_or_else(|| invalid("`name` (a string) is required".into()))?;
-        let server = Arc::clone(&self.server);
-        let Some(tool) = server.registry.get(name) else {
-            return Err(invalid(format!("unknown tool: {}", truncate(name, 64))));
-        };
-        let config = server.config();
+        let server = &self.server;
+        let snap = server.snapshot();
         let request_id = format!("{}-{}", self.session_id, id_text(&id));
         let started = Instant::now();
-        let args = match server.admit(
-            &config,
+        let name = params.get("name").and_then(Value::as_str);
+        let admitted = match server.gate(
+            &snap,
             &self.caller,
-            tool,
+            name,
             params.get("arguments"),
             &request_id,
             started,
         ) {
-            Ok(a) => a,
-            Err(answer) => {
+            Gate::Admitted(a) => a,
+            Gate::Refused(answer) => {
                 self.reply(&id, era, answer);
                 return Ok(());
             }
+            Gate::Invalid(denial) => {
+                return Err(RpcError::new(
+                    Some(id),
+                    jsonrpc::INVALID_PARAMS,
+                    denial.protocol_message(),
+                ));
+            }
         };
-        let progress_token = params
+        let progress: Option<Progress> = params
             .get("_meta")
             .and_then(|m| m.get("progressToken"))
             .filter(|t| t.is_string() || t.is_i64())
-            .cloned();
-
-        let budget = config.resources.deadline_for(tool.def.impact);
-        let deadline = started + budget;
-        let tool_name = tool.def.name;
-        let args = Arc::new(args);
-        // Everything the completion paths (worker, deadline, cancellation) share.
-        let ctx = Arc::new(CallCtx {
-            server: Arc::clone(&server),
-            config: Arc::clone(&config),
-            caller: Arc::clone(&self.caller),
-            tool_name,
-            args,
+            .cloned()
+            .map(|token| {
+                let sink = Arc::clone(&self.sink);
+                Box::new(move |mut p: Value| {
+                    p["progressToken"] = token.clone();
+                    sink.send(
+                        &json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": p}),
+                    );
+                }) as Progress
+            });
+        let max_in_flight = snap.config.limits.max_in_flight;
+        // The answer, however it comes: write it, then (only then: at end of input `drain` waits
+        // for the map to empty and the process exits, which would cut an answer still being
+        // written) forget the request, unless the id was meanwhile reused.
+        let reply: Reply = {
+            let sink = Arc::clone(&self.sink);
+            let in_flight = Arc::clone(&self.in_flight);
+            let id = id.clone();
+            Box::new(move |answer: Option<Value>| {
+                if let Some(a) = answer {
+                    sink.send(&jsonrpc::result(&id, with_era(a, era)));
+                }
+                let mut map = lock(&in_flight);
+                if map.get(&id).is_some_and(|r| r.is_answering()) {
+                    map.remove(&id);
+                }
+            })
+        };
+        let running = Running::new(
+            server,
+            snap,
+            Arc::clone(&self.caller),
+            admitted,
             request_id,
             started,
-        });
-
-        let pending = Arc::new(Pending {
-            completion: Completion::default(),
-            cancel: Cancel::default(),
-            ctx: Arc::clone(&ctx),
-        });
+            progress,
+            reply,
+        );
         {
             let mut map = lock(&self.in_flight);
             if map.contains_key(&id) {
@@ -345,138 +347,37 @@ impl Session {
                     "a request with this id is already in flight",
                 ));
             }
-            if map.len() >= config.limits.max_in_flight {
-                let limit = config.limits.max_in_flight;
-                server.audit_event(
-                    EventKind::LimitExceeded,
-                    json!({"limit": "limits.max_in_flight", "threshold": limit, "request_id": ctx.request_id}),
+            if map.len() >= max_in_flight {
+                server.audit_limit(
+                    Limit::InFlight(max_in_flight),
+                    &[("request_id", json!(running.request_id()))],
                 );
                 return Err(RpcError::new(
                     Some(id),
                     jsonrpc::SERVER_BUSY,
                     format!(
-                        "too many requests in flight on this connection (limit {limit}); wait for answers before sending more"
+                        "too many requests in flight on this connection (limit {max_in_flight}); wait for answers before sending more"
                     ),
                 ));
             }
-            map.insert(id.clone(), Arc::clone(&pending));
+            map.insert(id.clone(), Arc::clone(&running));
         }
-
-        // The deadline fires even if the handler is stuck in a syscall.
-        let timer_id = {
-            let pending = Arc::clone(&pending);
-            let in_flight = Arc::clone(&self.in_flight);
-            let sink = Arc::clone(&self.sink);
-            let ctx = Arc::clone(&ctx);
-            let id = id.clone();
-            server.timer.schedule(deadline, move || {
-                if pending.completion.try_complete() {
-                    pending.cancel.cancel();
-                    let err = ToolError::DeadlineExceeded {
-                        tool: tool_name.to_string(),
-                        ms: u64::try_from(budget.as_millis()).unwrap_or(u64::MAX),
-                    };
-                    let answer =
-                        ctx.with_call(|server, config, call| server.stopped(config, call, &err));
-                    sink.send(&jsonrpc::result(&id, with_era(answer, era)));
-                    // Only once answered: see the worker below.
-                    lock(&in_flight).remove(&id);
-                }
-            })
-        };
-
-        let job = {
-            let pending = Arc::clone(&pending);
-            let in_flight = Arc::clone(&self.in_flight);
-            let sink = Arc::clone(&self.sink);
-            let id = id.clone();
-            move || {
-                if pending.completion.is_complete() {
-                    return; // cancelled or timed out while queued
-                }
-                let progress = |done: f64, total: Option<f64>, message: &str| {
-                    if let Some(token) = &progress_token
-                        && !pending.completion.is_complete()
-                    {
-                        let mut p =
-                            json!({"progressToken": token, "progress": done, "message": message});
-                        if let Some(t) = total {
-                            p["total"] = json!(t);
-                        }
-                        sink.send(&json!({"jsonrpc": "2.0", "method": "notifications/progress", "params": p}));
-                    }
-                };
-                let answer = ctx.with_call(|server, config, call| {
-                    server.run(config, call, &pending.cancel, deadline, Some(&progress))
-                });
-                if !pending.completion.try_complete() {
-                    return; // the deadline or a cancellation answered first
-                }
-                ctx.server.timer.cancel(timer_id);
-                sink.send(&jsonrpc::result(&id, with_era(answer, era)));
-                // Only once the answer is written: at end of input `drain` waits for this map
-                // to empty and then the process exits, which would cut an answer still being
-                // written.
-                lock(&in_flight).remove(&id);
-            }
-        };
-        if !server.pool.submit(job) {
-            if pending.completion.try_complete() {
-                server.timer.cancel(timer_id);
-                lock(&self.in_flight).remove(&id);
-            }
-            server.audit_event(
-                EventKind::LimitExceeded,
-                json!({"limit": "worker queue full", "tool": tool_name}),
-            );
+        if let Err(busy) = server.launch(&running) {
+            lock(&self.in_flight).remove(&id);
             return Err(RpcError::new(
                 Some(id),
                 jsonrpc::SERVER_BUSY,
-                "server busy: every worker is occupied and the queue is full; retry shortly",
+                busy.message(),
             ));
         }
         Ok(())
     }
 }
 
-/// A running call's context, shared by whichever completion path answers it.
-struct CallCtx {
-    server: Arc<Server>,
-    config: Arc<crate::config::Config>,
-    caller: Arc<Caller>,
-    tool_name: &'static str,
-    args: Arc<Map<String, Value>>,
-    request_id: String,
-    started: Instant,
-}
-
-impl CallCtx {
-    /// Run `f` on the call (the tool is looked up again: a `&Tool` cannot live beside the
-    /// `Arc<Server>` that owns it).
-    fn with_call(
-        &self,
-        f: impl FnOnce(&Server, &crate::config::Config, &Call<'_>) -> Value,
-    ) -> Value {
-        let Some(tool) = self.server.registry.get(self.tool_name) else {
-            return output::failure(&ToolError::Failed(
-                "internal error: tool table changed".into(),
-            ));
-        };
-        let call = Call {
-            caller: &self.caller,
-            tool,
-            args: &self.args,
-            request_id: self.request_id.clone(),
-            started: self.started,
-        };
-        f(&self.server, &self.config, &call)
-    }
-}
-
 fn id_text(id: &Id) -> String {
     match id {
         Id::Num(n) => n.to_string(),
-        Id::Str(s) => truncate(s, 64),
+        Id::Str(s) => echo(s, 64),
     }
 }
 
@@ -504,13 +405,4 @@ fn discover_result() -> Value {
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
     })
-}
-
-/// Echo at most `n` characters of caller-supplied text in an error message.
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n).collect::<String>() + "…"
-    }
 }

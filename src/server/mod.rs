@@ -1,47 +1,159 @@
 #![forbid(unsafe_code)]
-//! The shared server state: configuration, the compiled tool table, the worker pool and the
-//! deadline timer. Transports create one `Session` per connection on top of it.
+//! The shared server state: one reload snapshot (config, audit log, redactor), the process-wide
+//! tool table, the worker pool and the deadline timer. Transports create one `Session` per
+//! connection on top of it; every tool call, from any entry point, goes through [`call`].
+
+pub mod call;
+pub mod pool;
 
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
-use std::time::Instant;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
-use crate::audit::{AuditLog, EventKind, Outcome, Record};
+use crate::audit::{AuditLog, ClientIdentity, EventKind, Outcome, Record};
 use crate::auth::Caller;
-use crate::config::{self, AuditConfig, Config, Format};
+use crate::config::{self, AuditConfig, Config};
 use crate::error::{Error, ToolError};
-use crate::output;
-use crate::policy;
-use crate::sync::{read, write};
-use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Registry, Tool};
-pub mod pool;
-pub mod settings;
-
+use crate::output::redact::Redactor;
+use crate::policy::{self, Admitted, Denial};
+use crate::sync::{lock, read, wait_timeout, write};
+use crate::tools::Registry;
 use pool::{Pool, Timer};
 
-/// One tool call as the audit log and the output pipeline see it.
+/// One tool call as the audit log sees it.
 #[derive(Debug)]
 pub struct Call<'a> {
     pub caller: &'a Caller,
-    pub tool: &'a Tool,
+    /// The tool's name (as asked, for a call refused before a tool was found).
+    pub tool: Option<&'a str>,
     pub args: &'a Map<String, Value>,
     /// Unique within this process: session, then the JSON-RPC id.
-    pub request_id: String,
+    pub request_id: &'a str,
     pub started: Instant,
+}
+
+/// A limit that refused or cut something, as the audit log records it (one shape for all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// A message longer than `limits.max_message_bytes` was discarded.
+    MessageBytes(usize),
+    /// A connection had `limits.max_in_flight` calls running or queued.
+    InFlight(usize),
+    /// Every worker was busy and the queue was full.
+    WorkerQueue,
+}
+
+impl Limit {
+    /// The `detail` of the `limit_exceeded` record.
+    pub fn detail(self) -> Value {
+        match self {
+            Limit::MessageBytes(n) => {
+                json!({"limit": "limits.max_message_bytes", "threshold": n})
+            }
+            Limit::InFlight(n) => json!({"limit": "limits.max_in_flight", "threshold": n}),
+            Limit::WorkerQueue => json!({"limit": "worker queue full"}),
+        }
+    }
+}
+
+/// What reloads swap, all at once: a call keeps the snapshot it started with, so it never sees
+/// the new audit log with the old config or the other way round.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub config: Arc<Config>,
+    audit: Option<Arc<AuditLog>>,
+}
+
+impl Snapshot {
+    /// The redactor every result and audited argument goes through.
+    pub fn redactor(&self) -> &Redactor {
+        self.config.output.redactor()
+    }
+
+    /// Write one audit record to this snapshot's log (a no-op without one). An error means the
+    /// record is not on disk, and whatever it was about must not proceed.
+    pub fn audit(&self, record: Record) -> Result<(), String> {
+        match &self.audit {
+            None => Ok(()),
+            Some(log) => log.append(record).map_err(|e| e.to_string()),
+        }
+    }
+
+    /// For records about the server rather than a call: a failure is logged, nothing is refused.
+    pub fn audit_or_log(&self, record: Record) {
+        if let Err(e) = self.audit(record) {
+            crate::log::error(&format!("audit log: {e}"));
+        }
+    }
+
+    fn call_record(&self, call: &Call<'_>, event: EventKind, outcome: Outcome) -> Record {
+        let r = Record::new(event)
+            .request_id(call.request_id)
+            .client(audit_identity(call.caller))
+            .scopes(policy::effective_scopes(&self.config.scopes, call.caller).names())
+            .result(outcome)
+            .duration(call.started.elapsed());
+        let r = match call.tool {
+            Some(t) => r.tool(t),
+            None => r,
+        };
+        match self.params(call) {
+            Some(p) => r.params(p),
+            None => r,
+        }
+    }
+
+    /// The call's arguments as the audit log records them (`None` when `log_params` is off or
+    /// there is no audit log), redacted like results: a secret passed in must not land in the log.
+    fn params(&self, call: &Call<'_>) -> Option<Value> {
+        self.config.audit.as_ref().filter(|a| a.log_params)?;
+        Some(
+            self.redactor()
+                .redact(Value::Object(call.args.clone()))
+                .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value),
+        )
+    }
+}
+
+/// The identity as the audit log records it.
+pub fn audit_identity(caller: &Caller) -> ClientIdentity {
+    let id = ClientIdentity::new(caller.transport.name());
+    match caller.uid {
+        Some(uid) => id.peer_uid(uid),
+        None => id,
+    }
+}
+
+/// What the gate decided, as an entry point acts on it.
+#[derive(Debug)]
+pub enum Gate {
+    /// Run it (through [`call`]).
+    Admitted(Admitted),
+    /// A tool result to send (`isError`); the refusal is already in the audit log.
+    Refused(Value),
+    /// The request was malformed (no name, unknown tool): answer JSON-RPC invalid params with
+    /// this message. Also in the audit log.
+    Invalid(Denial),
 }
 
 /// Everything a connection needs, shared across connections.
 #[derive(Debug)]
 pub struct Server {
-    config: RwLock<Arc<Config>>,
+    /// The one store reloads swap.
+    snapshot: RwLock<Arc<Snapshot>>,
     /// What `--config` named (None: the default path or built-in defaults), for reloads.
     config_arg: Option<PathBuf>,
-    pub registry: Registry,
-    pub pool: Pool,
-    pub timer: Arc<Timer>,
-    audit: RwLock<Option<Arc<AuditLog>>>,
+    pub registry: &'static Registry,
+    pool: Pool,
+    timer: Arc<Timer>,
+    /// Calls admitted to the lifecycle and not yet answered, for the drain on SIGTERM.
+    live: Mutex<usize>,
+    idle: Condvar,
+    /// Set on SIGTERM: new calls are refused while running ones drain.
+    closing: AtomicBool,
 }
 
 fn open_audit(a: Option<&AuditConfig>) -> Result<Option<Arc<AuditLog>>, String> {
@@ -54,48 +166,104 @@ fn open_audit(a: Option<&AuditConfig>) -> Result<Option<Arc<AuditLog>>, String> 
 
 impl Server {
     pub fn new(config: Config, config_arg: Option<PathBuf>) -> Result<Arc<Server>, Error> {
-        let registry = Registry::new().map_err(Error::Config)?;
+        let registry = Registry::global().map_err(Error::Config)?;
         let workers = config.resources.max_concurrent_queries;
         // Queue room for every connection's in-flight budget would be unbounded across
         // connections; a fixed multiple of the workers keeps memory flat and answers "busy".
         let pool = Pool::new(workers, workers * 32);
         let audit = open_audit(config.audit.as_ref()).map_err(Error::Config)?;
         Ok(Arc::new(Server {
-            audit: RwLock::new(audit),
-            config: RwLock::new(Arc::new(config)),
+            snapshot: RwLock::new(Arc::new(Snapshot {
+                config: Arc::new(config),
+                audit,
+            })),
             config_arg,
             registry,
             pool,
             timer: Timer::start(),
+            live: Mutex::new(0),
+            idle: Condvar::new(),
+            closing: AtomicBool::new(false),
         }))
     }
 
-    /// The configuration in force now. A call keeps the `Arc` it started with, so a reload never
-    /// changes the rules under a running call.
-    pub fn config(&self) -> Arc<Config> {
-        Arc::clone(&read(&self.config))
+    /// The snapshot in force now. A call keeps the `Arc` it started with, so a reload never
+    /// changes the rules (or the audit log) under a running call.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        Arc::clone(&read(&self.snapshot))
     }
 
-    /// Re-read and validate the config file, then swap it in atomically. Calls in flight keep
-    /// the config they started with. On any problem the running config stays and the problems
-    /// are returned. On success returns notes (settings that need a restart, warnings).
+    /// The configuration in force now (of [`Server::snapshot`]).
+    pub fn config(&self) -> Arc<Config> {
+        Arc::clone(&read(&self.snapshot).config)
+    }
+
+    /// Re-read and validate the config file, then swap it in (with the audit log it names) in one
+    /// store. Calls in flight keep the snapshot they started with. On any problem the running
+    /// snapshot stays and the problems are returned. On success returns notes (settings that need
+    /// a restart, warnings). Either way one `config_reload` record is written: to the audit log in
+    /// force after the decision, except that a reload turning the audit log or redaction off is
+    /// recorded in the old log before it is swapped out.
     pub fn reload(&self) -> Result<Vec<String>, Vec<String>> {
+        let old = self.snapshot();
+        match self.prepare_reload(&old) {
+            Err(problems) => {
+                old.audit_or_log(
+                    Record::new(EventKind::ConfigReload)
+                        .result(Outcome::Error)
+                        .reason("config reload rejected; the previous config stays in force")
+                        .detail(json!({"applied": false, "problems": problems})),
+                );
+                Err(problems)
+            }
+            Ok((new, notes)) => {
+                let record = Record::new(EventKind::ConfigReload)
+                    .result(Outcome::Success)
+                    .detail(json!({
+                        "applied": true,
+                        "config_sha256": new.config.digest,
+                        "audit": new.audit.is_some(),
+                        "redaction": new.config.output.redaction_on(),
+                        "notes": notes,
+                    }));
+                let weakens = new.audit.is_none()
+                    || (old.config.output.redaction_on() && !new.config.output.redaction_on());
+                crate::log::set_level(new.config.log_level);
+                if weakens {
+                    old.audit_or_log(record);
+                    *write(&self.snapshot) = new;
+                } else {
+                    let new2 = Arc::clone(&new);
+                    *write(&self.snapshot) = new;
+                    new2.audit_or_log(record);
+                }
+                Ok(notes)
+            }
+        }
+    }
+
+    fn prepare_reload(&self, old: &Snapshot) -> Result<(Arc<Snapshot>, Vec<String>), Vec<String>> {
         let mut new = config::load(self.config_arg.as_deref())?;
-        let old = self.config();
-        let mut notes: Vec<String> = config::carry_restart_only(&old, &mut new)
+        let mut notes: Vec<String> = config::carry_restart_only(&old.config, &mut new)
             .into_iter()
             .map(|k| format!("{k} changed; ignored until restart"))
             .collect();
-        if new.audit != old.audit {
+        let audit = if new.audit != old.config.audit {
             // Open the new log before swapping anything: a bad audit setting rejects the reload.
             let log = open_audit(new.audit.as_ref()).map_err(|e| vec![e])?;
-            *write(&self.audit) = log;
             notes.push("audit settings changed; the audit log was reopened".into());
-        }
+            log
+        } else {
+            old.audit.clone()
+        };
         notes.extend(new.warnings.iter().cloned());
-        crate::log::set_level(new.log_level);
-        *write(&self.config) = Arc::new(new);
-        Ok(notes)
+        Ok((
+            Arc::new(Snapshot {
+                config: Arc::new(new),
+                audit,
+            }),
+            notes,
+        ))
     }
 
     /// Compile the built-in redaction patterns on a background thread, once. Sessions call this
@@ -110,260 +278,114 @@ impl Server {
         });
     }
 
-    fn audit_log(&self) -> Option<Arc<AuditLog>> {
-        read(&self.audit).clone()
-    }
-
-    /// Write one audit record (a no-op without an audit log). An error means the record is not
-    /// on disk, and whatever it was about must not proceed.
+    /// Write one audit record to the log in force now (a no-op without one).
     pub fn audit(&self, record: Record) -> Result<(), String> {
-        match self.audit_log() {
-            None => Ok(()),
-            Some(log) => log.append(record).map_err(|e| e.to_string()),
-        }
+        self.snapshot().audit(record)
     }
 
     /// Audit a server event (startup, shutdown, reload); failures are logged, not fatal.
     pub fn audit_event(&self, event: EventKind, detail: Value) {
-        self.audit_or_log(Record::new(event).detail(detail));
+        self.snapshot()
+            .audit_or_log(Record::new(event).detail(detail));
     }
 
-    /// For records about the server rather than a call: a failure is logged, nothing is refused.
-    fn audit_or_log(&self, record: Record) {
-        if let Err(e) = self.audit(record) {
-            crate::log::error(&format!("audit log: {e}"));
+    /// A limit refused something; `context` adds where (session, request id, tool).
+    pub fn audit_limit(&self, limit: Limit, context: &[(&str, Value)]) {
+        let mut detail = limit.detail();
+        for (k, v) in context {
+            detail[*k] = v.clone();
         }
+        self.audit_event(EventKind::LimitExceeded, detail);
     }
 
     /// A session started: its identity and scopes.
-    pub fn audit_session(&self, config: &Config, caller: &Caller) {
+    pub fn audit_session(&self, caller: &Caller) {
+        let snap = self.snapshot();
         let r = Record::new(EventKind::AuthSuccess)
-            .client(caller.audit_identity())
-            .scopes(policy::effective_scopes(config, caller).names())
+            .client(audit_identity(caller))
+            .scopes(policy::effective_scopes(&snap.config.scopes, caller).names())
             .result(Outcome::Success);
-        self.audit_or_log(r);
+        snap.audit_or_log(r);
     }
 
-    fn call_record(
+    /// The gate, audited. Every entry point (sessions, `sysgate query`) calls this, so no refusal
+    /// goes unaudited, and only what it admits can run.
+    pub fn gate(
         &self,
-        config: &Config,
-        call: &Call<'_>,
-        event: EventKind,
-        outcome: Outcome,
-        params: &Option<Value>,
-    ) -> Record {
-        let r = Record::new(event)
-            .request_id(call.request_id.clone())
-            .tool(call.tool.def.name)
-            .client(call.caller.audit_identity())
-            .scopes(policy::effective_scopes(config, call.caller).names())
-            .result(outcome)
-            .duration(call.started.elapsed());
-        match params {
-            Some(p) => r.params(p.clone()),
-            None => r,
-        }
-    }
-
-    /// The call's arguments as the audit log records them (`None` when `log_params` is off or
-    /// there is no audit log), redacted like results: a secret passed in must not land in the
-    /// log. Computed once per call, however many records it writes.
-    fn params(&self, config: &Config, call: &Call<'_>) -> Option<Value> {
-        config.audit.as_ref().filter(|a| a.log_params)?;
-        Some(
-            config
-                .output
-                .redactor()
-                .redact(Value::Object(call.args.clone()))
-                .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value),
-        )
-    }
-
-    /// The gate, audited: the validated arguments, or (when it refuses) the answer to send, with
-    /// the refusal already in the audit log. Every entry point (sessions, `sysgate query`) calls
-    /// this, so no refusal goes unaudited.
-    pub fn admit(
-        &self,
-        config: &Config,
+        snap: &Snapshot,
         caller: &Caller,
-        tool: &Tool,
+        name: Option<&str>,
         args: Option<&Value>,
         request_id: &str,
         started: Instant,
-    ) -> Result<Map<String, Value>, Value> {
-        policy::check(config, caller, tool, args).map_err(|err| {
-            // Audit what was asked, as far as it is an object (it failed validation).
-            let raw = match args {
-                Some(Value::Object(m)) => m.clone(),
-                _ => Map::new(),
-            };
-            let call = Call {
-                caller,
-                tool,
-                args: &raw,
-                request_id: request_id.to_string(),
-                started,
-            };
-            let r = self
-                .call_record(
-                    config,
-                    &call,
-                    EventKind::QueryDenied,
-                    Outcome::Denied,
-                    &self.params(config, &call),
-                )
-                .reason(err.to_string());
-            self.answer_audited(r, &err)
-        })
-    }
-
-    /// A call stopped by its deadline or by the client: audit it. Returns the answer to send (the
-    /// caller suppresses it for a cancellation).
-    pub fn stopped(&self, config: &Config, call: &Call<'_>, err: &ToolError) -> Value {
-        let outcome = if *err == ToolError::Cancelled {
-            Outcome::Cancelled
-        } else {
-            Outcome::Timeout
+    ) -> Gate {
+        let denial = match policy::check(&snap.config.scopes, self.registry, caller, name, args) {
+            Ok(a) => return Gate::Admitted(a),
+            Err(d) => d,
         };
-        let event = if outcome == Outcome::Timeout {
-            EventKind::LimitExceeded
-        } else {
-            EventKind::Query
+        // Audit what was asked, as far as it is an object (it failed validation).
+        let raw = match args {
+            Some(Value::Object(m)) => m.clone(),
+            _ => Map::new(),
         };
-        let r = self
-            .call_record(config, call, event, outcome, &self.params(config, call))
-            .reason(err.to_string());
-        self.answer_audited(r, err)
-    }
-
-    /// Write `record`, then answer with `err`; a record that cannot be written refuses instead.
-    fn answer_audited(&self, record: Record, err: &ToolError) -> Value {
-        match self.audit(record) {
-            Ok(()) => output::failure(err),
-            Err(e) => audit_failure(&e),
-        }
-    }
-
-    /// Run a call whose gate passed: the handler, the output pipeline, then the audit records,
-    /// which are on disk before the answer is returned. If they cannot be written the answer is a
-    /// refusal, so no result leaves the server unaudited.
-    pub fn run(
-        &self,
-        config: &Config,
-        call: &Call<'_>,
-        cancel: &Cancel,
-        deadline: Instant,
-        progress: Option<ProgressFn<'_>>,
-    ) -> Value {
-        // `format` is the pipeline's argument, not the handler's.
-        let mut args = call.args.clone();
-        let format = match args.remove(FORMAT_ARG).as_ref().and_then(Value::as_str) {
-            Some("toon") => Format::Toon,
-            Some(_) => Format::Json,
-            None => config.output.format,
+        let asked = match &denial {
+            Denial::UnknownTool { name } => Some(name.as_str()),
+            d => d.tool().map(|t| t.def.name),
         };
-        let rendered = self
-            .execute(
-                config,
-                call.caller,
-                call.tool,
-                &args,
-                cancel,
-                deadline,
-                progress,
-            )
-            .and_then(|v| output::render(&config.output, call.tool, v, format));
-        let params = self.params(config, call);
-        let mut records = Vec::new();
-        let result = match rendered {
-            Ok(r) => {
-                let total = r.redactions.total() as u64;
-                records.push(
-                    self.call_record(config, call, EventKind::Query, Outcome::Success, &params)
-                        .output_bytes(r.output_bytes)
-                        .redactions(total),
-                );
-                if total > 0 {
-                    let detail = serde_json::to_value(&r.redactions).unwrap_or(Value::Null);
-                    records.push(
-                        self.call_record(
-                            config,
-                            call,
-                            EventKind::Redaction,
-                            Outcome::Success,
-                            &params,
-                        )
-                        .redactions(total)
-                        .detail(detail),
-                    );
-                }
-                if let Some(t) = r.truncation {
-                    records.push(
-                        self.call_record(
-                            config,
-                            call,
-                            EventKind::LimitExceeded,
-                            Outcome::Success,
-                            &params,
-                        )
-                        .detail(t),
-                    );
-                }
-                r.result
-            }
-            Err(e) => {
-                records.push(
-                    self.call_record(config, call, EventKind::Query, Outcome::Error, &params)
-                        .reason(e.to_string()),
-                );
-                output::failure(&e)
-            }
-        };
-        for r in records {
-            if let Err(e) = self.audit(r) {
-                return audit_failure(&e);
-            }
-        }
-        result
-    }
-
-    /// Run a tool's handler and check its result against the output schema. The gate has
-    /// already passed. Returns `structuredContent`.
-    #[allow(clippy::too_many_arguments)]
-    pub fn execute(
-        &self,
-        config: &Config,
-        caller: &Caller,
-        tool: &Tool,
-        args: &Map<String, Value>,
-        cancel: &Cancel,
-        deadline: Instant,
-        progress: Option<ProgressFn<'_>>,
-    ) -> Result<Value, ToolError> {
-        let ctx = Ctx {
+        let call = Call {
             caller,
-            config,
-            registry: &self.registry,
-            cancel,
-            deadline,
-            progress,
+            tool: asked,
+            args: &raw,
+            request_id,
+            started,
         };
-        let value = (tool.def.handler)(&ctx, args)?;
-        // Never hand a client data that breaks the contract we advertised.
-        tool.output.validate(&value).map_err(|v| {
-            ToolError::Failed(format!(
-                "internal error: {} produced output that does not match its schema at `{}` ({})",
-                tool.def.name, v.path, v.rule
-            ))
-        })?;
-        Ok(value)
+        let err = denial.error();
+        let r = snap
+            .call_record(&call, EventKind::QueryDenied, Outcome::Denied)
+            .reason(err.to_string())
+            .detail(json!({"denial": denial.code()}));
+        if denial.is_protocol_error() {
+            snap.audit_or_log(r);
+            return Gate::Invalid(denial);
+        }
+        Gate::Refused(answer_audited(snap, r, &err))
+    }
+
+    /// Wait (at most `limit`) until no call admitted to the lifecycle is unanswered.
+    pub fn drain(&self, limit: Duration) {
+        let end = Instant::now() + limit;
+        let mut live = lock(&self.live);
+        while *live > 0 {
+            let now = Instant::now();
+            if now >= end {
+                break;
+            }
+            live = wait_timeout(&self.idle, live, end - now);
+        }
+    }
+
+    /// Refuse new calls from now on (SIGTERM: running ones drain, then the process exits).
+    pub fn close(&self) {
+        self.closing.store(true, Ordering::SeqCst);
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.load(Ordering::SeqCst)
+    }
+}
+
+/// Write `record`, then answer with `err`; a record that cannot be written refuses instead.
+fn answer_audited(snap: &Snapshot, record: Record, err: &ToolError) -> Value {
+    match snap.audit(record) {
+        Ok(()) => crate::output::failure(err),
+        Err(e) => audit_failure(&e),
     }
 }
 
 /// The answer when the audit record could not be written: the call is refused.
 fn audit_failure(e: &str) -> Value {
     crate::log::error(&format!("audit log: {e}; refusing the call"));
-    output::failure(&ToolError::Failed(
+    crate::output::failure(&ToolError::Failed(
         "refused: the audit log cannot be written on this server, and no call runs unaudited; tell the operator".into(),
     ))
 }

@@ -13,7 +13,6 @@ use serde_json::{Map, Value, json};
 use super::procfs;
 use super::{Annotations, Ctx, Impact, ToolDef};
 use crate::error::ToolError;
-use crate::policy;
 use crate::scope::Scope;
 
 mod cpu;
@@ -261,19 +260,15 @@ fn get_uptime(_ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
 }
 
 fn whoami(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
-    let tools: Vec<&str> = ctx
-        .registry
-        .iter()
-        .filter(|t| policy::visible(ctx.config, ctx.caller, t))
-        .map(|t| t.def.name)
-        .collect();
+    let who = &ctx.who;
+    let tools = (who.visible_tools)();
     let mut v = json!({
-        "transport": ctx.caller.transport.name(),
-        "identity": ctx.caller.identity,
-        "scopes": policy::effective_scopes(ctx.config, ctx.caller).names(),
+        "transport": who.transport,
+        "identity": who.identity,
+        "scopes": who.scopes.names(),
         "tools": tools,
     });
-    if let Some(uid) = ctx.caller.uid {
+    if let Some(uid) = who.uid {
         v["uid"] = json!(uid);
     }
     Ok(v)

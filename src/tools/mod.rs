@@ -13,9 +13,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value, json};
 
-use crate::auth::Caller;
-use crate::config::Config;
+use std::sync::OnceLock;
+
 use crate::error::ToolError;
+use crate::scope::ScopeSet;
 pub use crate::scope::{Impact, Scope};
 use schema::Schema;
 
@@ -226,6 +227,16 @@ impl Registry {
         Ok(Registry { tools, index })
     }
 
+    /// The table, built on first use and kept for the whole process, so a running call can hold
+    /// its `&'static Tool`. Fails (and so refuses startup) on a broken schema.
+    pub fn global() -> Result<&'static Registry, String> {
+        static TABLE: OnceLock<Result<Registry, String>> = OnceLock::new();
+        TABLE
+            .get_or_init(Registry::new)
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
     pub fn get(&self, name: &str) -> Option<&Tool> {
         self.index.get(name).map(|i| &self.tools[*i])
     }
@@ -234,6 +245,15 @@ impl Registry {
         self.tools.iter()
     }
 }
+
+/// Tools are compared by identity: there is one of each, in the process-wide table.
+impl PartialEq for Tool {
+    fn eq(&self, other: &Tool) -> bool {
+        std::ptr::eq(self, other)
+    }
+}
+
+impl Eq for Tool {}
 
 /// A cancellation flag shared between the connection, the deadline timer and the handler.
 #[derive(Debug, Default)]
@@ -252,11 +272,32 @@ impl Cancel {
 /// Sends `notifications/progress` for the current request, if the client asked for it.
 pub type ProgressFn<'a> = &'a (dyn Fn(f64, Option<f64>, &str) + Sync);
 
+/// Who is calling, as a handler may see it (`whoami`): no config, no registry.
+pub struct Who<'a> {
+    /// The transport's name (`stdio`, `cli`).
+    pub transport: &'static str,
+    pub identity: &'a str,
+    pub uid: Option<u32>,
+    /// The scopes the gate found the caller holding.
+    pub scopes: ScopeSet,
+    /// The tools this caller may see, computed only when asked.
+    pub visible_tools: &'a (dyn Fn() -> Vec<&'static str> + Sync),
+}
+
+impl std::fmt::Debug for Who<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Who")
+            .field("transport", &self.transport)
+            .field("identity", &self.identity)
+            .field("uid", &self.uid)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
 /// What a handler gets besides its arguments.
 pub struct Ctx<'a> {
-    pub caller: &'a Caller,
-    pub config: &'a Config,
-    pub registry: &'a Registry,
+    pub who: Who<'a>,
     pub cancel: &'a Cancel,
     pub deadline: Instant,
     pub progress: Option<ProgressFn<'a>>,
@@ -265,7 +306,7 @@ pub struct Ctx<'a> {
 impl std::fmt::Debug for Ctx<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ctx")
-            .field("caller", &self.caller)
+            .field("identity", &self.who.identity)
             .field("deadline", &self.deadline)
             .finish()
     }

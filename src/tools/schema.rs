@@ -10,7 +10,7 @@
 use regex::Regex;
 use serde_json::{Map, Value};
 
-use crate::error::ToolError;
+use crate::error::{ToolError, echo};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ty {
@@ -248,7 +248,7 @@ impl Schema {
                         format!("is not a known property (known: {})", known.join(", "))
                     };
                     return Err(Violation {
-                        path: join(path, &truncate_name(key)),
+                        path: join(path, &echo(key, 64)),
                         rule,
                     });
                 }
@@ -262,11 +262,6 @@ impl Schema {
     pub fn property_names(&self) -> impl Iterator<Item = &str> {
         self.properties.iter().map(|(k, _)| k.as_str())
     }
-}
-
-fn truncate_name(key: &str) -> String {
-    // Echo at most 64 characters of an unknown key back to the caller.
-    key.chars().take(64).collect()
 }
 
 fn join(path: &str, name: &str) -> String {

@@ -103,7 +103,7 @@ pub fn serve(server: Arc<Server>) -> Result<(), Error> {
     let config = server.config();
     let caller = Caller::local(TransportKind::Stdio);
     // The OS authenticated this caller (it could spawn us); record who it is.
-    server.audit_session(&config, &caller);
+    server.audit_session(&caller);
     let sink: Arc<dyn Sink> = Arc::new(LineSink::new(io::stdout()));
     let session = Session::new(Arc::clone(&server), caller, sink);
     let max = config.limits.max_message_bytes;

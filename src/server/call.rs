@@ -1,0 +1,385 @@
+#![forbid(unsafe_code)]
+//! The one call lifecycle, for every entry point (the stdio session, `sysgate query`, and the
+//! transports to come): admit → queue → deadline → run → render → audit → answer exactly once,
+//! cancellable.
+//!
+//! An [`Admitted`] call becomes a [`Running`] one, then [`Server::launch`] arms its deadline and
+//! queues it on the pool. Three paths race to complete it: the worker (the handler finished), the
+//! timer (the deadline passed) and the client ([`Running::cancel`]). `Completion` lets exactly one
+//! of them win; only the winner writes the call's audit records and answers, so a call has one
+//! outcome, one cause, recorded once. Whoever wins releases the timer entry and the reply at once:
+//! a finished or cancelled call holds nothing but what a handler still running borrows.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::pool::{Completion, TimerId};
+use super::{Call, Limit, Server, Snapshot, answer_audited, audit_failure};
+use crate::audit::{EventKind, Outcome};
+use crate::auth::Caller;
+use crate::config::Format;
+use crate::error::ToolError;
+use crate::output::{self, Rendered};
+use crate::policy::{self, Admitted};
+use crate::sync::lock;
+use crate::tools::{Cancel, Ctx, FORMAT_ARG, Who};
+
+/// Receives the call's answer, exactly once: `Some(result)`, or `None` when the client cancelled
+/// (a cancelled request gets no response).
+pub type Reply = Box<dyn FnOnce(Option<Value>) + Send>;
+
+/// Sends `notifications/progress` params for this call (only while it is unanswered).
+pub type Progress = Box<dyn Fn(Value) + Send + Sync>;
+
+/// Why a call could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Busy {
+    /// Every worker is occupied and the queue is full.
+    QueueFull,
+    /// The server is shutting down (SIGTERM) and takes no new calls.
+    ShuttingDown,
+}
+
+impl Busy {
+    pub fn message(self) -> &'static str {
+        match self {
+            Busy::QueueFull => {
+                "server busy: every worker is occupied and the queue is full; retry shortly"
+            }
+            Busy::ShuttingDown => "server shutting down: no new calls are accepted",
+        }
+    }
+}
+
+/// A call between admission and its answer.
+pub struct Running {
+    server: Arc<Server>,
+    snapshot: Arc<Snapshot>,
+    caller: Arc<Caller>,
+    admitted: Admitted,
+    request_id: String,
+    started: Instant,
+    budget: Duration,
+    completion: Completion,
+    cancel: Cancel,
+    timer: std::sync::Mutex<Option<TimerId>>,
+    reply: std::sync::Mutex<Option<Reply>>,
+    progress: Option<Progress>,
+}
+
+impl std::fmt::Debug for Running {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Running")
+            .field("request_id", &self.request_id)
+            .field("tool", &self.admitted.tool().def.name)
+            .finish()
+    }
+}
+
+impl Running {
+    /// A call the gate admitted, under the snapshot it was admitted with. Nothing runs until
+    /// [`Server::launch`].
+    pub fn new(
+        server: &Arc<Server>,
+        snapshot: Arc<Snapshot>,
+        caller: Arc<Caller>,
+        admitted: Admitted,
+        request_id: String,
+        started: Instant,
+        progress: Option<Progress>,
+        reply: Reply,
+    ) -> Arc<Running> {
+        let budget = snapshot
+            .config
+            .resources
+            .deadline_for(admitted.tool().def.impact);
+        Arc::new(Running {
+            server: Arc::clone(server),
+            snapshot,
+            caller,
+            admitted,
+            request_id,
+            started,
+            budget,
+            completion: Completion::default(),
+            cancel: Cancel::default(),
+            timer: std::sync::Mutex::new(None),
+            reply: std::sync::Mutex::new(Some(reply)),
+            progress,
+        })
+    }
+
+    /// Whether one of the completion paths has taken this call (it is being or was answered).
+    pub fn is_answering(&self) -> bool {
+        self.completion.is_complete()
+    }
+
+    pub fn request_id(&self) -> &str {
+        &self.request_id
+    }
+
+    fn deadline(&self) -> Instant {
+        self.started + self.budget
+    }
+
+    fn call(&self) -> Call<'_> {
+        Call {
+            caller: &self.caller,
+            tool: Some(self.admitted.tool().def.name),
+            args: self.admitted.args(),
+            request_id: &self.request_id,
+            started: self.started,
+        }
+    }
+
+    fn deadline_error(&self) -> ToolError {
+        ToolError::DeadlineExceeded {
+            tool: self.admitted.tool().def.name.to_string(),
+            ms: u64::try_from(self.budget.as_millis()).unwrap_or(u64::MAX),
+        }
+    }
+
+    /// The client cancelled: the call is recorded as cancelled and gets no answer. A no-op when
+    /// it was already answered.
+    pub fn cancel(&self) {
+        if self.completion.try_complete() {
+            // The handler sees the flag at its next check (and, for programs, the exec layer
+            // kills the process group).
+            self.cancel.cancel();
+            let _ = self.stopped(&ToolError::Cancelled);
+            self.finish(None);
+        }
+    }
+
+    /// The deadline passed first.
+    fn expire(&self) {
+        if self.completion.try_complete() {
+            self.cancel.cancel();
+            let answer = self.stopped(&self.deadline_error());
+            self.finish(Some(answer));
+        }
+    }
+
+    /// Audit a call stopped by its deadline or by the client; the answer to send.
+    fn stopped(&self, err: &ToolError) -> Value {
+        let (event, outcome) = if *err == ToolError::Cancelled {
+            (EventKind::Query, Outcome::Cancelled)
+        } else {
+            (EventKind::LimitExceeded, Outcome::Timeout)
+        };
+        let r = self
+            .snapshot
+            .call_record(&self.call(), event, outcome)
+            .reason(err.to_string());
+        answer_audited(&self.snapshot, r, err)
+    }
+
+    /// The winner's last step: drop the deadline, hand over the answer, release the drain.
+    fn finish(&self, answer: Option<Value>) {
+        if let Some(id) = lock(&self.timer).take() {
+            self.server.timer.cancel(id);
+        }
+        let reply = lock(&self.reply).take();
+        if let Some(reply) = reply {
+            reply(answer);
+        }
+        let mut live = lock(&self.server.live);
+        *live = live.saturating_sub(1);
+        if *live == 0 {
+            self.server.idle.notify_all();
+        }
+    }
+
+    /// The worker's part: run the handler and render, then (if nothing else answered meanwhile)
+    /// audit and answer.
+    fn work(&self) {
+        if self.completion.is_complete() {
+            return; // cancelled or timed out while queued
+        }
+        let progress = |done: f64, total: Option<f64>, message: &str| {
+            if let Some(p) = &self.progress
+                && !self.completion.is_complete()
+            {
+                let mut v = json!({"progress": done, "message": message});
+                if let Some(t) = total {
+                    v["total"] = json!(t);
+                }
+                p(v);
+            }
+        };
+        let rendered = self.execute_and_render(&progress);
+        if !self.completion.try_complete() {
+            return; // the deadline or a cancellation answered first, and recorded it
+        }
+        let answer = match rendered {
+            // The handler stopped at its deadline before the timer fired: still a timeout.
+            Err(ToolError::Cancelled) => self.stopped(&self.deadline_error()),
+            other => self.record(other),
+        };
+        self.finish(Some(answer));
+    }
+
+    fn execute_and_render(
+        &self,
+        progress: &(dyn Fn(f64, Option<f64>, &str) + Sync),
+    ) -> Result<Rendered, ToolError> {
+        let config = &self.snapshot.config;
+        // `format` is the pipeline's argument, not the handler's.
+        let mut args = self.admitted.args().clone();
+        let format = match args.remove(FORMAT_ARG).as_ref().and_then(Value::as_str) {
+            Some("toon") => Format::Toon,
+            Some(_) => Format::Json,
+            None => config.output.format,
+        };
+        let tool = self.admitted.tool();
+        let value = execute(
+            &self.server,
+            &self.snapshot,
+            &self.caller,
+            &self.admitted,
+            &args,
+            &self.cancel,
+            self.deadline(),
+            self.progress.as_ref().map(|_| progress),
+        )?;
+        output::render(&config.output, tool, value, format)
+    }
+
+    /// The call's audit records, on disk before the answer is returned. If they cannot be
+    /// written the answer is a refusal, so no result leaves the server unaudited.
+    fn record(&self, rendered: Result<Rendered, ToolError>) -> Value {
+        let snap = &self.snapshot;
+        let call = self.call();
+        let mut records = Vec::new();
+        let result = match rendered {
+            Ok(r) => {
+                let total = r.redactions.total() as u64;
+                records.push(
+                    snap.call_record(&call, EventKind::Query, Outcome::Success)
+                        .output_bytes(r.output_bytes)
+                        .redactions(total),
+                );
+                if total > 0 {
+                    let detail = serde_json::to_value(&r.redactions).unwrap_or(Value::Null);
+                    records.push(
+                        snap.call_record(&call, EventKind::Redaction, Outcome::Success)
+                            .redactions(total)
+                            .detail(detail),
+                    );
+                }
+                if let Some(t) = r.truncation {
+                    records.push(
+                        snap.call_record(&call, EventKind::LimitExceeded, Outcome::Success)
+                            .detail(t),
+                    );
+                }
+                r.result
+            }
+            Err(e) => {
+                records.push(
+                    snap.call_record(&call, EventKind::Query, Outcome::Error)
+                        .reason(e.to_string()),
+                );
+                output::failure(&e)
+            }
+        };
+        for r in records {
+            if let Err(e) = snap.audit(r) {
+                return audit_failure(&e);
+            }
+        }
+        result
+    }
+}
+
+/// Run an admitted call's handler and check its result against the output schema. Returns
+/// `structuredContent`. `args` are the admitted arguments without the pipeline's `format`.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a separate input of the handler's Ctx"
+)]
+pub fn execute(
+    server: &Server,
+    snapshot: &Snapshot,
+    caller: &Caller,
+    admitted: &Admitted,
+    args: &serde_json::Map<String, Value>,
+    cancel: &Cancel,
+    deadline: Instant,
+    progress: Option<&(dyn Fn(f64, Option<f64>, &str) + Sync)>,
+) -> Result<Value, ToolError> {
+    let tool = admitted.tool();
+    let settings = &snapshot.config.scopes;
+    let registry = server.registry;
+    let visible = || {
+        registry
+            .iter()
+            .filter(|t| policy::visible(settings, caller, t))
+            .map(|t| t.def.name)
+            .collect()
+    };
+    let ctx = Ctx {
+        who: Who {
+            transport: caller.transport.name(),
+            identity: &caller.identity,
+            uid: caller.uid,
+            scopes: admitted.scopes(),
+            visible_tools: &visible,
+        },
+        cancel,
+        deadline,
+        progress,
+    };
+    let value = (tool.def.handler)(&ctx, args)?;
+    // Never hand a client data that breaks the contract we advertised.
+    tool.output.validate(&value).map_err(|v| {
+        ToolError::Failed(format!(
+            "internal error: {} produced output that does not match its schema at `{}` ({})",
+            tool.def.name, v.path, v.rule
+        ))
+    })?;
+    Ok(value)
+}
+
+impl Server {
+    /// Arm the call's deadline and queue it. On `Err` nothing runs and the reply is never called
+    /// (the caller answers "busy"); the refusal is in the audit log.
+    pub fn launch(self: &Arc<Self>, running: &Arc<Running>) -> Result<(), Busy> {
+        if self.is_closing() {
+            return Err(Busy::ShuttingDown);
+        }
+        *lock(&self.live) += 1;
+        // The deadline fires even if the handler is stuck in a syscall.
+        let id = {
+            let r = Arc::clone(running);
+            self.timer.schedule(running.deadline(), move || r.expire())
+        };
+        *lock(&running.timer) = Some(id);
+        let job = {
+            let r = Arc::clone(running);
+            move || r.work()
+        };
+        if self.pool.submit(job) {
+            return Ok(());
+        }
+        if running.completion.try_complete() {
+            if let Some(id) = lock(&running.timer).take() {
+                self.timer.cancel(id);
+            }
+            // The reply is dropped unused: the caller answers "busy" itself.
+            drop(lock(&running.reply).take());
+            let mut live = lock(&self.live);
+            *live = live.saturating_sub(1);
+            if *live == 0 {
+                self.idle.notify_all();
+            }
+        }
+        self.audit_limit(
+            Limit::WorkerQueue,
+            &[("tool", json!(running.admitted.tool().def.name))],
+        );
+        Err(Busy::QueueFull)
+    }
+}
