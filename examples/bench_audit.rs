@@ -3,7 +3,7 @@
 //! directory and prints the median, p99, mean and max of the individual append times.
 #![forbid(unsafe_code)]
 // A benchmark's output is its purpose.
-#![allow(clippy::print_stdout)]
+#![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::error::Error;
 use std::os::unix::fs::PermissionsExt;

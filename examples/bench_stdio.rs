@@ -17,7 +17,16 @@
 //! 5. the binary's size;
 //!
 //! plus `get_uptime` throughput with 8 requests pipelined.
-#![allow(clippy::print_stdout, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::print_stdout,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "a benchmark: it reports on stdout and stops at the first surprise"
+)]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the benchmark starts the server it measures and processes for it to list"
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;

@@ -3,7 +3,7 @@
 #
 # On a Debian machine with Rust, Python 3 and Node.js it installs what the tests need (Debian
 # packages only if missing, two Python venvs under .venv/, the npm client tools under
-# tests/node/node_modules), then runs: cargo fmt --check, the import-rule check, clippy, the release build, cargo test,
+# tests/node/node_modules), then runs: cargo fmt --check, the import-rule check, clippy (also on fuzz/), cargo doc, the release build, cargo test,
 # the TOON reference check, and the pytest suites against the release binary with the real MCP
 # clients. Every step runs even if an earlier one failed (unless it needs that one); the summary
 # at the end lists each step and the test counts, and the exit status is non-zero if anything
@@ -164,6 +164,11 @@ if [ "$SYSTEM_OK" = 1 ]; then
     # The module import rules of DESIGN's "Architecture" section (no cycle, no forbidden edge).
     step check-imports ./scripts/check-imports.sh
     step cargo-clippy cargo clippy --locked --all-targets -- -D warnings
+    # The fuzz crate is its own workspace: lint it too (it uses the library's public surface).
+    step cargo-clippy-fuzz env -C fuzz cargo clippy --locked --all-targets -- -D warnings
+    # Every doc comment's links must resolve, private items included.
+    step cargo-doc env RUSTDOCFLAGS="-D rustdoc::broken_intra_doc_links" \
+        cargo doc --locked --no-deps --document-private-items
     step cargo-build-release cargo build --release --locked && BUILD_OK=1 || BUILD_OK=0
     step cargo-test cargo test --locked
     # The TOON encoder against the reference decoder (ignored by plain `cargo test`: it needs

@@ -220,7 +220,7 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
         Command::Tools { markdown } => {
             let server = Server::new(Config::default(), None)?;
             let text = if markdown {
-                crate::tools::reference_markdown(&server.registry)
+                crate::tools::reference_markdown(server.registry)
             } else {
                 server
                     .registry

@@ -1,7 +1,11 @@
 //! The audit log through the real binary: every call and refusal is recorded before its answer,
 //! the chain verifies (also under concurrent calls), tampering is caught by `audit verify`, and a
 //! log that cannot be written refuses calls.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start the binary they test, and mount/umount"
+)]
 
 mod common;
 

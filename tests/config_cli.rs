@@ -1,5 +1,9 @@
 //! Config integrity, fail-closed startup and live reload, through the real binary.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start the binary they test, and mkfifo/kill"
+)]
 
 mod common;
 

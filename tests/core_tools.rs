@@ -1,6 +1,10 @@
 //! Every `core` tool, run on this real machine through the same gate and output-schema check a
 //! session uses, with default and varied arguments. Values are checked for sanity against what
 //! the kernel says independently (our own pid, a child we spawn, a CPU we keep busy).
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start processes for the tools to observe"
+)]
 
 mod common;
 

@@ -1,7 +1,11 @@
 //! The call lifecycle through the real binary: `sysgate query` enforces the deadline a session
 //! does; a call past its deadline has one outcome recorded once; cancelled calls release what they
 //! hold; refusals before a tool is found, reloads and SIGTERM are on the audit record.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the test sends signals with kill(1)"
+)]
 
 mod common;
 
@@ -66,10 +70,6 @@ fn records(log: &Path) -> Vec<Value> {
 }
 
 fn signal(child: &std::process::Child, sig: &str) {
-    #[expect(
-        clippy::disallowed_methods,
-        reason = "the test sends a signal with kill(1); no unsafe libc call in tests"
-    )]
     let st = std::process::Command::new("kill")
         .args([sig, &child.id().to_string()])
         .status()

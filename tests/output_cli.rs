@@ -1,7 +1,11 @@
 //! The output pipeline through the real binary: planted secrets come back redacted, caps hold at
 //! their exact boundaries and stay schema-valid, TOON is offered, and outside text is fenced so it
 //! cannot close its own fence.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start processes with crafted command lines"
+)]
 
 mod common;
 

@@ -7,6 +7,10 @@
 //!   cargo test --test toon_reference -- --ignored
 //! or point `TOON_MODULE` at an installed copy's `dist/index.mjs`.
 #![forbid(unsafe_code)]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the reference decoder runs in node"
+)]
 
 use std::io::Write;
 use std::path::Path;

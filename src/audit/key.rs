@@ -161,6 +161,10 @@ fn wipe(bytes: &mut [u8]) {
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "a test re-runs this test binary with environment variables set"
+)]
 mod tests {
     use super::*;
     use crate::audit::testdir::TempDir;

@@ -619,6 +619,10 @@ fn last_record(
 }
 
 #[cfg(test)]
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tests re-run this test binary and mount a full filesystem"
+)]
 mod tests {
     use super::*;
     use crate::audit::record::{ClientIdentity, EventKind, Outcome};

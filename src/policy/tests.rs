@@ -54,12 +54,20 @@ fn decide(
     }
 }
 
+/// (setup, tool name, arguments, decision)
+type Case<'a> = (
+    Setup,
+    Option<&'a str>,
+    Option<Value>,
+    Result<&'a str, &'a str>,
+);
+
 #[test]
 fn decision_table() {
     use Setup::*;
     let long = "x".repeat(100);
     #[rustfmt::skip]
-    let cases: &[(Setup, Option<&str>, Option<Value>, Result<&str, &str>)] = &[
+    let cases: &[Case<'_>] = &[
         (Defaults,          Some("get_uptime"),  None,                          Ok("admitted")),
         (Defaults,          Some("get_uptime"),  Some(Value::Null),             Ok("admitted")),
         (Defaults,          Some("get_uptime"),  Some(json!({})),               Ok("admitted")),

@@ -15,7 +15,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use super::pool::{Completion, TimerId};
+use super::pool::Completion;
+use super::timer::TimerId;
 use super::{Call, Limit, Server, Snapshot, answer_audited, audit_failure};
 use crate::audit::{EventKind, Outcome};
 use crate::auth::Caller;
@@ -24,7 +25,7 @@ use crate::error::ToolError;
 use crate::output::{self, Rendered};
 use crate::policy::{self, Admitted};
 use crate::sync::lock;
-use crate::tools::{Cancel, Ctx, FORMAT_ARG, Who};
+use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Who};
 
 /// Receives the call's answer, exactly once: `Some(result)`, or `None` when the client cancelled
 /// (a cancelled request gets no response).
@@ -81,6 +82,10 @@ impl std::fmt::Debug for Running {
 impl Running {
     /// A call the gate admitted, under the snapshot it was admitted with. Nothing runs until
     /// [`Server::launch`].
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "each is a separate part of the call; a struct would only rename them"
+    )]
     pub fn new(
         server: &Arc<Server>,
         snapshot: Arc<Snapshot>,
@@ -221,10 +226,7 @@ impl Running {
         self.finish(Some(answer));
     }
 
-    fn execute_and_render(
-        &self,
-        progress: &(dyn Fn(f64, Option<f64>, &str) + Sync),
-    ) -> Result<Rendered, ToolError> {
+    fn execute_and_render(&self, progress: ProgressFn<'_>) -> Result<Rendered, ToolError> {
         let config = &self.snapshot.config;
         // `format` is the pipeline's argument, not the handler's.
         let mut args = self.admitted.args().clone();
@@ -308,7 +310,7 @@ pub fn execute(
     args: &serde_json::Map<String, Value>,
     cancel: &Cancel,
     deadline: Instant,
-    progress: Option<&(dyn Fn(f64, Option<f64>, &str) + Sync)>,
+    progress: Option<ProgressFn<'_>>,
 ) -> Result<Value, ToolError> {
     let tool = admitted.tool();
     let settings = &snapshot.config.scopes;

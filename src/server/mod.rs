@@ -5,6 +5,7 @@
 
 pub mod call;
 pub mod pool;
+pub mod timer;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -21,7 +22,8 @@ use crate::output::redact::Redactor;
 use crate::policy::{self, Admitted, Denial};
 use crate::sync::{lock, read, wait_timeout, write};
 use crate::tools::Registry;
-use pool::{Pool, Timer};
+use pool::Pool;
+use timer::Timer;
 
 /// One tool call as the audit log sees it.
 #[derive(Debug)]

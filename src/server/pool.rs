@@ -1,16 +1,14 @@
 #![forbid(unsafe_code)]
-//! The bounded worker pool and the deadline timer. No async runtime: a fixed number of threads
-//! take jobs from a bounded queue; a single timer thread fires deadlines. A job that finishes and
-//! a deadline that fires race through `Completion`, and exactly one of them answers.
+//! The bounded worker pool. No async runtime: a fixed number of threads take jobs from a bounded
+//! queue; a single timer thread (`timer.rs`) fires deadlines. A job that finishes and a deadline
+//! that fires race through `Completion`, and exactly one of them answers.
 
-use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::Instant;
 
-use crate::sync::{lock, wait, wait_timeout};
+use crate::sync::{lock, wait};
 
 type Job = Box<dyn FnOnce() + Send + 'static>;
 
@@ -164,111 +162,11 @@ impl Completion {
     }
 }
 
-type TimerFn = Box<dyn FnOnce() + Send + 'static>;
-
-#[derive(Default)]
-struct TimerState {
-    heap: BinaryHeap<Reverse<(Instant, u64)>>,
-    jobs: HashMap<u64, TimerFn>,
-}
-
-/// One thread that runs callbacks at deadlines. Callbacks must be quick (flag flips, one write).
-pub struct Timer {
-    state: Mutex<TimerState>,
-    wake: Condvar,
-    next_id: AtomicU64,
-}
-
-impl std::fmt::Debug for Timer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Timer")
-    }
-}
-
-/// A handle to a scheduled callback.
-#[derive(Debug, Clone, Copy)]
-pub struct TimerId(u64);
-
-impl Timer {
-    pub fn start() -> Arc<Timer> {
-        let t = Arc::new(Timer {
-            state: Mutex::new(TimerState::default()),
-            wake: Condvar::new(),
-            next_id: AtomicU64::new(1),
-        });
-        let weak = Arc::downgrade(&t);
-        let _ = thread::Builder::new()
-            .name("sysgate-timer".into())
-            .spawn(move || {
-                while let Some(t) = weak.upgrade() {
-                    if !t.tick() {
-                        return;
-                    }
-                }
-            });
-        t
-    }
-
-    pub fn schedule(&self, at: Instant, f: impl FnOnce() + Send + 'static) -> TimerId {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut st = lock(&self.state);
-        st.heap.push(Reverse((at, id)));
-        st.jobs.insert(id, Box::new(f));
-        self.wake.notify_one();
-        TimerId(id)
-    }
-
-    /// Drop a callback that is no longer needed (its request finished first).
-    pub fn cancel(&self, id: TimerId) {
-        let mut st = lock(&self.state);
-        st.jobs.remove(&id.0);
-        // Keep the heap bounded by live jobs: discard cancelled entries at the top.
-        while let Some(Reverse((_, top))) = st.heap.peek() {
-            if st.jobs.contains_key(top) {
-                break;
-            }
-            st.heap.pop();
-        }
-    }
-
-    /// Wait for the next deadline (at most one second) and run what is due. False when the timer
-    /// should stop (never today: the process exits instead).
-    fn tick(&self) -> bool {
-        let mut due = Vec::new();
-        {
-            let mut st = lock(&self.state);
-            let now = Instant::now();
-            let wait = match st.heap.peek() {
-                Some(Reverse((at, _))) if *at <= now => None,
-                Some(Reverse((at, _))) => Some((*at - now).min(std::time::Duration::from_secs(1))),
-                None => Some(std::time::Duration::from_secs(1)),
-            };
-            if let Some(w) = wait {
-                st = wait_timeout(&self.wake, st, w);
-            }
-            let now = Instant::now();
-            while let Some(Reverse((at, id))) = st.heap.peek().copied() {
-                if at > now {
-                    break;
-                }
-                st.heap.pop();
-                if let Some(f) = st.jobs.remove(&id) {
-                    due.push(f);
-                }
-            }
-        }
-        for f in due {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
-        }
-        true
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::sync::mpsc::channel;
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
 
     /// Occupies one worker until the returned sender sends (or is dropped).
     fn occupy_worker(pool: &Pool) -> std::sync::mpsc::Sender<()> {
@@ -367,22 +265,6 @@ mod tests {
         let shared = Arc::downgrade(&pool.shared);
         drop(pool);
         assert_workers_exit(&shared);
-    }
-
-    #[test]
-    fn timer_fires_in_order_and_cancel_works() {
-        let timer = Timer::start();
-        let (tx, rx) = channel();
-        let now = Instant::now();
-        let t2 = tx.clone();
-        timer.schedule(now + Duration::from_millis(60), move || t2.send(2).unwrap());
-        let t1 = tx.clone();
-        timer.schedule(now + Duration::from_millis(20), move || t1.send(1).unwrap());
-        let id = timer.schedule(now + Duration::from_millis(40), move || tx.send(3).unwrap());
-        timer.cancel(id);
-        assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap(), 1);
-        assert_eq!(rx.recv_timeout(Duration::from_secs(2)).unwrap(), 2);
-        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
     }
 
     #[test]

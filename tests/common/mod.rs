@@ -1,7 +1,16 @@
 //! Helpers shared by the integration tests: a scratch directory, config files with exact modes,
 //! and a line-based JSON-RPC client over the real binary's stdio (every read has a timeout so a
 //! hang fails the test instead of blocking it).
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "shared by test binaries that each use part of it; tests stop at the first surprise"
+)]
+#![expect(
+    clippy::disallowed_methods,
+    reason = "the tests start the binary they test"
+)]
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
