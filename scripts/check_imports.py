@@ -18,7 +18,8 @@ import os
 import re
 import sys
 
-LEAVES = {"error", "scope", "codec", "sync", "log", "sys", "secfile"}
+# `testdir` is the unit tests' scratch-directory helper (compiled only for tests).
+LEAVES = {"error", "scope", "codec", "sync", "log", "sys", "secfile", "testdir"}
 SUBSYSTEMS = {"audit", "output", "exec", "auth", "tools", "targets", "policy"}
 # Composition, bottom-up: each may import only those before it (and any leaf or subsystem).
 COMPOSITION = ["config", "server", "protocol", "transport", "cli"]

@@ -40,6 +40,8 @@ pub mod server;
 pub mod sync;
 #[allow(unsafe_code, reason = "sys is the one module with unsafe code")]
 pub mod sys;
+#[cfg(test)]
+pub(crate) mod testdir;
 pub mod tools;
 pub mod transport;
 

@@ -293,8 +293,7 @@ mod tests {
 
     #[test]
     fn reads_are_capped_and_lossy() {
-        let dir = std::env::temp_dir().join(format!("sysgate-read-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = crate::testdir::TempDir::new("read");
         let f = dir.join("bytes");
         std::fs::write(&f, b"ok\xffok").unwrap();
         assert_eq!(read_path(&f).unwrap(), "ok\u{fffd}ok");
@@ -302,6 +301,5 @@ mod tests {
         read_into(&f, &mut buf, 2).unwrap();
         assert_eq!(buf, b"ok");
         assert!(read(dir.join("missing").to_str().unwrap()).is_err());
-        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

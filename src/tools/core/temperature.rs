@@ -196,9 +196,9 @@ mod tests {
     use super::*;
     use crate::tools::schema::Schema;
 
-    fn fixture() -> PathBuf {
-        let root = std::env::temp_dir().join(format!("sysgate-temp-{}", std::process::id()));
-        let _ = fs::remove_dir_all(&root);
+    fn fixture() -> crate::testdir::TempDir {
+        let dir = crate::testdir::TempDir::new("temp");
+        let root = dir.path();
         let w = |rel: &str, text: &str| {
             let p = root.join(rel);
             fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -223,13 +223,14 @@ mod tests {
         w("thermal/thermal_zone0/trip_point_1_temp", "105000\n");
         w("thermal/thermal_zone1/temp", "9999999\n"); // broken sensor: skipped
         w("thermal/cooling_device0/type", "Processor\n");
-        root
+        dir
     }
 
     #[test]
     fn reads_hwmon_and_thermal_fixture() {
-        let root = fixture();
-        let (s, truncated) = collect(&root, &|| Ok(())).unwrap();
+        let dir = fixture();
+        let root = dir.path();
+        let (s, truncated) = collect(root, &|| Ok(())).unwrap();
         assert!(!truncated);
         let names: Vec<&str> = s.iter().map(|x| x.sensor.as_str()).collect();
         assert_eq!(
@@ -263,10 +264,9 @@ mod tests {
         schema.validate(&out).unwrap();
         // Cancellation stops the walk.
         assert_eq!(
-            collect(&root, &|| Err(ToolError::Cancelled)).unwrap_err(),
+            collect(root, &|| Err(ToolError::Cancelled)).unwrap_err(),
             ToolError::Cancelled
         );
-        fs::remove_dir_all(&root).unwrap();
     }
 
     #[test]
