@@ -87,7 +87,7 @@
 //!
 //! # What verification can and cannot show
 //!
-//! [`verify`] detects an edited, inserted, deleted, reordered or replayed record, a cut last line,
+//! [`verify()`] detects an edited, inserted, deleted, reordered or replayed record, a cut last line,
 //! and a missing rotated file, naming the file and line. It cannot detect, from the files alone,
 //! the removal of the *newest* whole records or of the *oldest* files (rotation deletes those
 //! legitimately): compare the report's last `seq`/MAC with a copy kept elsewhere (the syslog
