@@ -2,7 +2,6 @@
 //! Who is calling. Each transport builds a `Caller` from what it can prove (the OS for stdio,
 //! peer credentials for the Unix socket, certificate and token for HTTPS).
 
-use crate::audit::ClientIdentity;
 use crate::scope::ScopeSet;
 
 /// How the caller reached us.
@@ -46,15 +45,6 @@ impl Caller {
             identity: format!("{}:uid={uid}", transport.name()),
             uid: Some(uid),
             scopes,
-        }
-    }
-
-    /// The identity as the audit log records it.
-    pub fn audit_identity(&self) -> ClientIdentity {
-        let id = ClientIdentity::new(self.transport.name());
-        match self.uid {
-            Some(uid) => id.peer_uid(uid),
-            None => id,
         }
     }
 }

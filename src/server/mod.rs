@@ -280,11 +280,6 @@ impl Server {
         });
     }
 
-    /// Write one audit record to the log in force now (a no-op without one).
-    pub fn audit(&self, record: Record) -> Result<(), String> {
-        self.snapshot().audit(record)
-    }
-
     /// Audit a server event (startup, shutdown, reload); failures are logged, not fatal.
     pub fn audit_event(&self, event: EventKind, detail: Value) {
         self.snapshot()
