@@ -15,7 +15,6 @@ use crate::auth::{Caller, TransportKind};
 use crate::config::{self, Config};
 use crate::error::Error;
 use crate::log;
-use crate::server::call::{Reply, Running};
 use crate::server::{Gate, Server};
 use crate::sys;
 
@@ -391,36 +390,9 @@ fn query(server: &Arc<Server>, name: &str, args: Option<&str>) -> Result<ExitCod
         &request_id,
         started,
     ) {
-        Gate::Admitted(admitted) => {
-            let (tx, rx) = std::sync::mpsc::sync_channel(1);
-            let reply: Reply = Box::new(move |answer| {
-                let _ = tx.send(answer);
-            });
-            let running = Running::new(
-                server,
-                snap,
-                Arc::new(caller),
-                admitted,
-                request_id,
-                started,
-                None,
-                reply,
-            );
-            server
-                .launch(&running)
-                .map_err(|b| Error::Config(b.message().to_string()))?;
-            drop(running);
-            // The lifecycle answers exactly once, by the deadline at the latest (the CLI never
-            // cancels, so the answer is always `Some`).
-            match rx.recv() {
-                Ok(Some(v)) => v,
-                _ => {
-                    return Err(Error::Config(
-                        "internal error: the call ended without an answer".into(),
-                    ));
-                }
-            }
-        }
+        Gate::Admitted(admitted) => server
+            .call_and_wait(snap, Arc::new(caller), admitted, request_id, started)
+            .map_err(|b| Error::Config(b.message().to_string()))?,
         Gate::Refused(answer) => answer,
         Gate::Invalid(_) => {
             return Err(Error::Usage(format!(

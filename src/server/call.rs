@@ -346,6 +346,35 @@ pub fn execute(
 }
 
 impl Server {
+    /// Run one admitted call through the lifecycle and wait for its answer (the caller never
+    /// cancels, so there always is one, by the deadline at the latest). `sysgate query` uses this.
+    pub fn call_and_wait(
+        self: &Arc<Self>,
+        snapshot: Arc<Snapshot>,
+        caller: Arc<Caller>,
+        admitted: Admitted,
+        request_id: String,
+        started: Instant,
+    ) -> Result<Value, Busy> {
+        let (tx, rx) = std::sync::mpsc::sync_channel(1);
+        let reply: Reply = Box::new(move |answer| {
+            let _ = tx.send(answer);
+        });
+        let running = Running::new(
+            self, snapshot, caller, admitted, request_id, started, None, reply,
+        );
+        self.launch(&running)?;
+        drop(running);
+        // Only a cancellation answers `None`, and nothing here can cancel; a dropped sender
+        // cannot happen either (the winner always replies), but is an error rather than a hang.
+        Ok(match rx.recv() {
+            Ok(Some(v)) => v,
+            _ => output::failure(&ToolError::Failed(
+                "internal error: the call ended without an answer".into(),
+            )),
+        })
+    }
+
     /// Arm the call's deadline and queue it. On `Err` nothing runs and the reply is never called
     /// (the caller answers "busy"); the refusal is in the audit log.
     pub fn launch(self: &Arc<Self>, running: &Arc<Running>) -> Result<(), Busy> {
@@ -383,5 +412,55 @@ impl Server {
             &[("tool", json!(running.admitted.tool().def.name))],
         );
         Err(Busy::QueueFull)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::TransportKind;
+    use crate::config::Config;
+    use crate::server::Gate;
+
+    fn stall(server: &Arc<Server>, ms: u64) -> (Value, Duration) {
+        let snap = server.snapshot();
+        let caller = Caller::local(TransportKind::Cli);
+        let args = json!({"ms": ms});
+        let started = Instant::now();
+        let Gate::Admitted(a) = server.gate(
+            &snap,
+            &caller,
+            Some("test_stall"),
+            Some(&args),
+            "t",
+            started,
+        ) else {
+            panic!("test_stall must be admitted under the defaults");
+        };
+        let v = server
+            .call_and_wait(snap, Arc::new(caller), a, "t".into(), started)
+            .unwrap();
+        (v, started.elapsed())
+    }
+
+    #[test]
+    fn a_handler_that_ignores_its_deadline_is_answered_at_the_deadline() {
+        let mut config = Config::default();
+        config.resources.timeout_minimal = Duration::from_millis(100);
+        let server = Server::new(config, None).unwrap();
+        let (v, took) = stall(&server, 3_000);
+        assert!(
+            took < Duration::from_millis(1_500),
+            "answered after {took:?}"
+        );
+        let text = v["content"][0]["text"].as_str().unwrap();
+        assert_eq!(v["isError"], true);
+        assert!(
+            text.contains("test_stall exceeded its deadline of 100 ms"),
+            "{text}"
+        );
+        // A handler that finishes in time is answered with its result.
+        let (v, _) = stall(&server, 0);
+        assert_eq!(v["isError"], false, "{v}");
     }
 }

@@ -113,7 +113,45 @@ fn parse_own(text: &str) -> Value {
 
 /// All tool definitions, in `tools/list` order.
 pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
-    core::TOOLS.iter()
+    core::TOOLS.iter().chain(stall::TOOLS.iter())
+}
+
+/// A tool that exists only in this crate's unit tests (`cfg(test)`: no binary has it, so no
+/// config can reach it): its handler ignores the deadline and cancellation, to prove that the
+/// call lifecycle answers at the deadline whatever a handler does.
+mod stall {
+    use super::ToolDef;
+
+    #[cfg(not(test))]
+    pub static TOOLS: &[ToolDef] = &[];
+
+    #[cfg(test)]
+    pub static TOOLS: &[ToolDef] = &[ToolDef {
+        name: "test_stall",
+        title: "Stall (tests only)",
+        description: "Sleeps for `ms` milliseconds without checking its deadline.",
+        scope: super::Scope::Core,
+        impact: super::Impact::Minimal,
+        annotations: super::Annotations::READ_LOCAL,
+        untrusted_output: false,
+        input_schema: r#"{"type": "object", "additionalProperties": false,
+            "properties": {"ms": {"type": "integer", "minimum": 0, "maximum": 10000}}}"#,
+        output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
+        handler: stall,
+    }];
+
+    #[cfg(test)]
+    fn stall(
+        _ctx: &super::Ctx<'_>,
+        args: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<serde_json::Value, crate::error::ToolError> {
+        let ms = args
+            .get("ms")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        Ok(serde_json::json!({}))
+    }
 }
 
 /// The argument every tool takes: how to render the text block.
