@@ -30,14 +30,23 @@ PATH = re.compile(r"\bcrate::(\{[^}]*\}|[a-z_][a-z0-9_]*)")
 UNSAFE = re.compile(r"\bunsafe\s*(\{|fn\b|impl\b|extern\b)")
 
 
+# One left-to-right pass, so that a quote inside a comment or a `//` inside a string is seen in
+# its context: line and block comments, raw strings (`r#"..."#`, not the `r"` that ends an
+# identifier), byte and plain strings, and character literals such as '"'.
+TOKENS = re.compile(
+    r"//[^\n]*"
+    r"|/\*.*?\*/"
+    r"|(?<![A-Za-z0-9_])b?r(?P<h>#*)\"(?:.|\n)*?\"(?P=h)"
+    r"|(?<![A-Za-z0-9_])b?\"(?:\\.|[^\"\\])*\""
+    r"|'(?:\\.|[^'\\])'",
+    re.S,
+)
+
+
 def strip(text):
     """Drop comments and string literals, so that prose naming `crate::x` or `unsafe` does not
     count (a rough lexer: enough for this code base, and it errs towards reporting)."""
-    text = re.sub(r"//[^\n]*", "", text)
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r'r#*"(?:.|\n)*?"#*', '""', text)
-    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
-    return text
+    return TOKENS.sub(lambda m: '""' if m.group(0).endswith(("\"", "#")) else " ", text)
 
 
 def module_of(rel):
