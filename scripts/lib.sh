@@ -37,7 +37,13 @@ ensure_c_toolchain() {
 ensure_cargo() {
     command -v cargo >/dev/null 2>&1 && return 0
     say "cargo (Rust) is not installed. Install Rust $(rust_channel) with rustup, then re-run:"
-    say "  see https://rustup.rs (or: apt-get install rustup && rustup toolchain install $(rust_channel))"
+    # Debian ships a rustup package only from Debian 13 (trixie) on; Debian 12's apt has none.
+    if apt-cache show rustup >/dev/null 2>&1; then
+        say "  apt-get install rustup && rustup toolchain install $(rust_channel)"
+    else
+        say "  this system's apt has no rustup package (Debian 12 and older): use the installer"
+        say "  from https://rustup.rs, then: rustup toolchain install $(rust_channel)"
+    fi
     say "  and make sure ~/.cargo/bin is on PATH"
     exit 1
 }
