@@ -16,6 +16,7 @@ use serde_json::{Map, Value, json};
 use crate::auth::Caller;
 use crate::config::Config;
 use crate::error::ToolError;
+use crate::output::trust::Trust;
 use crate::policy::Scope;
 use schema::Schema;
 
@@ -68,12 +69,11 @@ pub struct ToolDef {
     pub scope: Scope,
     pub impact: Impact,
     pub annotations: Annotations,
-    /// Whether the result carries text from outside the server's control (command lines, mount
-    /// paths, log lines): the text block then fences it as untrusted data.
-    pub untrusted_output: bool,
     /// JSON Schema of the arguments (an object with `additionalProperties: false`).
     pub input_schema: &'static str,
-    /// JSON Schema of `structuredContent`.
+    /// JSON Schema of `structuredContent`. Every string in it is host text, fenced in the text
+    /// block, unless the node has an `enum`/`const` or is marked `"x-sysgate-server-text": true`
+    /// (see `output::trust`): mark only strings the server writes itself.
     pub output_schema: &'static str,
     pub handler: Handler,
 }
@@ -84,6 +84,8 @@ pub struct Tool {
     pub def: &'static ToolDef,
     pub input: Schema,
     pub output: Schema,
+    /// Which result strings are the server's own; the rest are fenced (see `output::trust`).
+    pub trust: Trust,
     /// The published schemas as compact JSON text. A schema held as a `Value` tree costs about
     /// ten times its text (a B-tree node per small object), and only `tools/list` needs it.
     input_json: String,
@@ -160,7 +162,7 @@ fn common_truncated_schema() -> Value {
             "arrays": {"type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["path", "kept", "total"],
                 "properties": {
-                    "path": {"type": "string"},
+                    "path": {"type": "string", "x-sysgate-server-text": true},
                     "kept": {"type": "integer", "minimum": 0},
                     "total": {"type": "integer", "minimum": 0}
                 }
@@ -222,6 +224,8 @@ impl Registry {
                     def.name
                 ));
             }
+            let trust = Trust::from_schema(&output_json)
+                .map_err(|e| format!("tool {}: output schema {e}", def.name))?;
             if index.insert(def.name, tools.len()).is_some() {
                 return Err(format!("tool {} is defined twice", def.name));
             }
@@ -237,6 +241,7 @@ impl Registry {
                 def,
                 input,
                 output,
+                trust,
                 input_json: text(&input_json)?,
                 output_json: text(&output_json)?,
             });

@@ -59,7 +59,7 @@ pub const OUTPUT: &str = r#"{
                 "inodes_used": {"type": "integer", "minimum": 0},
                 "inodes_free": {"type": "integer", "minimum": 0},
                 "inodes_use_percent": {"type": "number", "minimum": 0, "maximum": 100},
-                "error": {"type": "string", "description": "why sizes are missing"}
+                "error": {"type": "string", "x-sysgate-server-text": true, "description": "why sizes are missing (the server's words)"}
             }
         }},
         "count": {"type": "integer", "minimum": 0},

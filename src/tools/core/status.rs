@@ -36,7 +36,7 @@ pub const OUTPUT: &str = r#"{
         "kernel": {"type": "string"},
         "architecture": {"type": "string"},
         "uptime_seconds": {"type": "number", "minimum": 0},
-        "uptime_human": {"type": "string"},
+        "uptime_human": {"type": "string", "x-sysgate-server-text": true},
         "boot_time_unix": {"type": "integer"},
         "load": {
             "type": "object", "additionalProperties": false,
