@@ -119,6 +119,59 @@ fn secrets_of_every_default_pattern_are_redacted_from_a_process_command_line() {
 }
 
 #[test]
+fn secrets_in_the_shapes_the_defaults_used_to_miss_are_redacted() {
+    // Each argument is one shape a default pattern named but did not catch before (or a new
+    // family); each secret part carries a marker that must not survive.
+    let planted = Planted::new(&[
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgPLANTEDPKCS8\n-----END PRIVATE KEY-----",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFPLANTEDENC\n-----END ENCRYPTED PRIVATE KEY-----",
+        "export AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI/K7MDENG/bPxRfiPLANTEDAWSKEY1\"",
+        "aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiPLANTEDAWSKEY2",
+        "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiPLANTEDAWSKEY3",
+        "mongodb+srv://app:PLANTEDMONGO@cluster0.example.net/db",
+        "rediss://:PLANTEDREDIS@cache:6380",
+        "postgresql+psycopg2://app:PLANTED@PG@db/x",
+        "https://user:PLANTEDHTTPS@example.com/x",
+        "--password",
+        "PLANTEDCLI",
+        "{\"password\": \"PLANTED JSON\"}",
+        "pwd=PLANTEDPWD",
+        "Authorization: Basic UExBTlRFREJBU0lD",
+        "ghp_PLANTEDGITHUB0123456789abcdefghijklmnopq",
+        "ASIAPLANTEDTEMPKEY01",
+    ]);
+    let (_d, mut c) = serve("out-redact-shapes", "");
+    let r = processes(&mut c, json!({"name": "sh", "limit": 500}));
+    let p = find_pid(&r, planted.pid());
+    let cmd = p["cmdline"].as_str().unwrap();
+    let text = r["content"][0]["text"].as_str().unwrap();
+    for part in [cmd, text] {
+        for secret in [
+            "PLANTEDPKCS8",
+            "PLANTEDENC",
+            "PLANTEDAWSKEY",
+            "PLANTEDMONGO",
+            "PLANTEDREDIS",
+            "PG@db",
+            "PLANTEDHTTPS",
+            "PLANTEDCLI",
+            "PLANTED JSON",
+            "PLANTEDPWD",
+            "UExBTlRFREJBU0lD",
+            "PLANTEDGITHUB",
+            "PLANTEDTEMPKEY",
+        ] {
+            assert!(!part.contains(secret), "{secret} survived: {part}");
+        }
+    }
+    assert!(cmd.contains("mongodb+srv://[REDACTED]@cluster0"), "{cmd}");
+    assert!(
+        cmd.contains("sysgate-planted"),
+        "non-secret text stays: {cmd}"
+    );
+}
+
+#[test]
 fn a_secret_completed_by_another_patterns_replacement_is_redacted_in_one_answer() {
     // No 40-character secret here until `token: abc` becomes `token=[REDACTED]`, whose `=`
     // completes one (found by the redact fuzz target).
