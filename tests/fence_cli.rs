@@ -193,3 +193,44 @@ fn a_process_named_like_a_tag_is_fenced() {
         }
     }
 }
+
+#[test]
+fn a_mount_source_is_cut_without_splitting_a_secret() {
+    if !namespaces_work() {
+        eprintln!("skipped: needs root and unshare -m");
+        return;
+    }
+    // A tmpfs takes any text as its source: put a connection string's password across the
+    // 1024-character cut of the `device` field.
+    let secret = "postgres://app:PLANTEDMOUNTPASSWORD0123456789@db/x";
+    let source = format!("{}={secret}", "s".repeat(1024 - 20 - 15 - 1));
+    let d = TempDir::new("fence-mount-cut");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let target = d.path("m");
+    std::fs::create_dir(&target).unwrap();
+    let mut cmd = Command::new("unshare");
+    cmd.args(["-m", "--propagation", "private", "sh", "-c"])
+        .arg("set -e; mount -t tmpfs \"$S\" \"$T\"; exec \"$@\"")
+        .arg("sh")
+        .args([bin(), "serve", "--config", p.to_str().unwrap()])
+        .env("S", &source)
+        .env("T", &target);
+    let mut c = Client::initialized_command(cmd);
+    let r = c.call("get_disk_info", json!({"include_virtual": true}));
+    let fss = r["result"]["structuredContent"]["filesystems"]
+        .as_array()
+        .unwrap();
+    let want = target.to_str().unwrap();
+    let fs = fss.iter().find(|f| f["mount_point"] == want).unwrap();
+    let device = fs["device"].as_str().unwrap();
+    assert!(device.starts_with("ssss"), "{device}");
+    assert!(device.chars().count() <= 1024);
+    let text = r["result"]["content"][0]["text"].as_str().unwrap();
+    for shown in [device, text] {
+        assert!(
+            !shown.contains("PLANTEDMOUNT"),
+            "the first part leaked: {shown}"
+        );
+    }
+}

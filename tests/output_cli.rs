@@ -172,6 +172,48 @@ fn secrets_in_the_shapes_the_defaults_used_to_miss_are_redacted() {
 }
 
 #[test]
+fn a_secret_straddling_the_command_line_cut_does_not_leak_its_first_part() {
+    // What the command line starts with (see `Planted::new`), then padding so that each secret
+    // starts 20 characters before the 1024-character cut.
+    let prefix = "sh -c sleep 30; : sysgate-planted ";
+    let cases = [
+        (
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "wJalrXUtnF",
+        ),
+        (
+            "postgres://app:PLANTEDCONNPASSWORD0123456789@db/x",
+            "PLANTEDCONN",
+        ),
+        ("ghp_PLANTEDGITHUBTOKEN0123456789abcdefghij", "PLANTEDGITH"),
+        (
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQPLANTEDKEYBODY\n-----END PRIVATE KEY-----",
+            "PLANTEDKEY",
+        ),
+    ];
+    for (secret, part) in cases {
+        let start = secret.find(part).unwrap();
+        let pad = "p".repeat(1024 - 20 - prefix.chars().count() - start - 1);
+        let arg = format!("{pad} {secret} tail");
+        let planted = Planted::new(&[&arg]);
+        let (_d, mut c) = serve("out-redact-cut", "");
+        let r = processes(&mut c, json!({"name": "sh", "limit": 500}));
+        let p = find_pid(&r, planted.pid());
+        let cmd = p["cmdline"].as_str().unwrap();
+        assert_eq!(p["cmdline_truncated"], true, "{cmd}");
+        assert!(cmd.chars().count() <= 1024);
+        assert!(cmd.starts_with(&format!("{prefix}{pad}")), "{cmd}");
+        let text = r["content"][0]["text"].as_str().unwrap();
+        for shown in [cmd, text] {
+            assert!(
+                !shown.contains(part),
+                "the first part of {secret:?} leaked: {shown}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_secret_completed_by_another_patterns_replacement_is_redacted_in_one_answer() {
     // No 40-character secret here until `token: abc` becomes `token=[REDACTED]`, whose `=`
     // completes one (found by the redact fuzz target).

@@ -586,6 +586,34 @@ impl Redactor {
         Ok(Redacted { value, report })
     }
 
+    /// Cuts `s` to at most `max_chars` characters without cutting a secret in two: a cut that
+    /// would fall inside a match of any pattern moves back to where that match starts, so the
+    /// kept text never ends in the first part of a secret the patterns would have caught whole
+    /// (the redaction that runs later on the kept text could not recognise that part). Returns
+    /// the kept text and whether anything was cut. Every place that shortens host text it
+    /// returns (command lines, mount fields, os-release values) cuts with this.
+    pub fn cut(&self, s: &str, max_chars: usize) -> (String, bool) {
+        let Some((mut cut, _)) = s.char_indices().nth(max_chars) else {
+            return (s.to_owned(), false);
+        };
+        // Moving the cut back can land it inside another (earlier, overlapping) match: repeat
+        // until no match straddles it. Each round moves it strictly back, so this ends.
+        loop {
+            let straddling = self
+                .rules
+                .iter()
+                .flat_map(|r| r.regex.find_iter(s))
+                .filter(|m| m.start() < cut && m.end() > cut)
+                .map(|m| m.start())
+                .min();
+            match straddling {
+                Some(start) => cut = start,
+                None => break,
+            }
+        }
+        (s[..cut].to_owned(), true)
+    }
+
     /// Runs the patterns over one string until nothing changes, counting replacements. `None`:
     /// nothing changed.
     ///
@@ -1279,6 +1307,57 @@ mod tests {
             assert_eq!(again.value, out.value, "{name}: {input:?}");
             assert_eq!(again.report.total(), 0, "{name}: {input:?}");
         }
+    }
+
+    #[test]
+    fn cut_never_splits_a_secret_the_patterns_would_catch() {
+        let r = defaults();
+        let pad = "x".repeat(1000);
+        // (text, max chars, kept, cut)
+        let cases: &[(String, usize, String, bool)] = &[
+            ("short".into(), 10, "short".into(), false),
+            ("exactly10!".into(), 10, "exactly10!".into(), false),
+            ("abcdefghijk".into(), 10, "abcdefghij".into(), true),
+            ("ünïcödé and more".into(), 7, "ünïcödé".into(), true),
+            (
+                format!("{pad} password=hunter2secret"),
+                1010,
+                format!("{pad} "),
+                true,
+            ),
+            (
+                format!("{pad} --password hunter2secret"),
+                1014,
+                format!("{pad}"),
+                true,
+            ),
+            (
+                format!("{pad} aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+                1030,
+                format!("{pad} "),
+                true,
+            ),
+            (
+                format!("{pad} -----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----"),
+                1024,
+                format!("{pad} "),
+                true,
+            ),
+            (
+                format!("{pad} plain words after"),
+                1010,
+                format!("{pad} plain wor"),
+                true,
+            ),
+        ];
+        for (text, max, kept, was_cut) in cases {
+            let (got, cut) = r.cut(text, *max);
+            assert_eq!((&got, cut), (kept, *was_cut), "{text:?}");
+            assert!(got.chars().count() <= *max);
+        }
+        // Without patterns it is a plain cut.
+        let none = with(&[], vec![]).unwrap();
+        assert_eq!(none.cut("password=hunter2", 12).0, "password=hun");
     }
 
     #[test]
