@@ -68,7 +68,20 @@ pub const LT_LIKE: &[char] = &[
 
 /// Whether `c` must be written as an escape inside fenced content.
 pub fn is_lt_like(c: char) -> bool {
-    LT_LIKE.contains(&c)
+    // A match rather than a search of `LT_LIKE`: this runs for every character rendered.
+    matches!(
+        c,
+        '<' | '\u{02C2}'
+            | '\u{1438}'
+            | '\u{2039}'
+            | '\u{2329}'
+            | '\u{276C}'
+            | '\u{276E}'
+            | '\u{27E8}'
+            | '\u{3008}'
+            | '\u{FE64}'
+            | '\u{FF1C}'
+    )
 }
 
 /// Bytes of randomness in a nonce (hex-encoded to twice as many characters).
@@ -320,6 +333,17 @@ mod tests {
             text.ends_with(&format!("\">\n{}", closing(&fence))),
             "{text}"
         );
+    }
+
+    #[test]
+    fn is_lt_like_is_exactly_the_list() {
+        for c in LT_LIKE {
+            assert!(is_lt_like(*c), "{c:?}");
+        }
+        let others = (0..0x11000u32)
+            .filter_map(char::from_u32)
+            .filter(|c| is_lt_like(*c));
+        assert_eq!(others.count(), LT_LIKE.len());
     }
 
     #[test]

@@ -268,27 +268,34 @@ impl Writer {
 
     fn quoted(&mut self, s: &str) {
         self.out.push('"');
-        // Copy runs of plain text at once.
+        // Copy runs of plain text at once. Escaped characters are ASCII except the `<`
+        // look-alikes, which are only looked for at the first byte of a multi-byte character.
         let mut start = 0;
-        for (i, c) in s.char_indices() {
-            let escape = match c {
-                '\\' => "\\\\",
-                '"' => "\\\"",
-                '\n' => "\\n",
-                '\r' => "\\r",
-                '\t' => "\\t",
-                // Control characters, and everything that could open a tag look-alike inside
-                // a fence (see `fence::LT_LIKE`): the reference decoder reads `\uXXXX` back.
-                c if u32::from(c) < 0x20 || fence::is_lt_like(c) => "",
+        for (i, b) in s.bytes().enumerate() {
+            if i < start {
+                continue; // inside a character already written as an escape
+            }
+            let escape = match b {
+                b'\\' => "\\\\",
+                b'"' => "\\\"",
+                b'\n' => "\\n",
+                b'\r' => "\\r",
+                b'\t' => "\\t",
+                // Control characters and everything that could open a tag look-alike inside a
+                // fence (`fence::LT_LIKE`): the reference decoder reads `\uXXXX` back.
+                0..=0x1f | b'<' => "",
+                0xc0..=0xff if s[i..].chars().next().is_some_and(fence::is_lt_like) => "",
                 _ => continue,
             };
             self.out.push_str(&s[start..i]);
             if escape.is_empty() {
+                let c = s[i..].chars().next().unwrap_or('\u{fffd}');
                 let _ = write!(self.out, "\\u{:04x}", u32::from(c));
+                start = i + c.len_utf8();
             } else {
                 self.out.push_str(escape);
+                start = i + 1;
             }
-            start = i + c.len_utf8();
         }
         self.out.push_str(&s[start..]);
         self.out.push('"');
@@ -353,12 +360,12 @@ fn needs_quotes(s: &str) -> bool {
         || last.is_whitespace()
         || matches!(first, '\u{feff}' | '-' | '#')
         || s.bytes().any(|b| {
-            matches!(b, b':' | b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b',') || b < 0x20
+            matches!(b, b':' | b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b',' | b'<') || b < 0x20
         })
         || matches!(s, "true" | "false" | "null")
         || (matches!(first, '0'..='9' | '+') && is_numeric_like(s))
-        // Written as an escape, which needs quotes (see `quoted`).
-        || s.contains(fence::is_lt_like)
+        // A `<` look-alike is written as an escape, which needs quotes (see `quoted`).
+        || (!s.is_ascii() && s.contains(fence::is_lt_like))
 }
 
 /// `^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$` (case-insensitive): strings a reader could take for a number.
