@@ -123,6 +123,101 @@ fn secrets_of_every_default_pattern_are_redacted_from_a_process_command_line() {
 }
 
 #[test]
+fn secrets_in_the_shapes_the_defaults_used_to_miss_are_redacted() {
+    // Each argument is one shape a default pattern named but did not catch before (or a new
+    // family); each secret part carries a marker that must not survive.
+    let planted = Planted::new(&[
+        "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgPLANTEDPKCS8\n-----END PRIVATE KEY-----",
+        "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIFPLANTEDENC\n-----END ENCRYPTED PRIVATE KEY-----",
+        "export AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI/K7MDENG/bPxRfiPLANTEDAWSKEY1\"",
+        "aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiPLANTEDAWSKEY2",
+        "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiPLANTEDAWSKEY3",
+        "mongodb+srv://app:PLANTEDMONGO@cluster0.example.net/db",
+        "rediss://:PLANTEDREDIS@cache:6380",
+        "postgresql+psycopg2://app:PLANTED@PG@db/x",
+        "https://user:PLANTEDHTTPS@example.com/x",
+        "--password",
+        "PLANTEDCLI",
+        "{\"password\": \"PLANTED JSON\"}",
+        "pwd=PLANTEDPWD",
+        "Authorization: Basic UExBTlRFREJBU0lD",
+        "ghp_PLANTEDGITHUB0123456789abcdefghijklmnopq",
+        "ASIAPLANTEDTEMPKEY01",
+    ]);
+    let (_d, mut c) = serve("out-redact-shapes", "");
+    let r = processes(&mut c, json!({"name": "sh", "limit": 500}));
+    let p = find_pid(&r, planted.pid());
+    let cmd = p["cmdline"].as_str().unwrap();
+    let text = r["content"][0]["text"].as_str().unwrap();
+    for part in [cmd, text] {
+        for secret in [
+            "PLANTEDPKCS8",
+            "PLANTEDENC",
+            "PLANTEDAWSKEY",
+            "PLANTEDMONGO",
+            "PLANTEDREDIS",
+            "PG@db",
+            "PLANTEDHTTPS",
+            "PLANTEDCLI",
+            "PLANTED JSON",
+            "PLANTEDPWD",
+            "UExBTlRFREJBU0lD",
+            "PLANTEDGITHUB",
+            "PLANTEDTEMPKEY",
+        ] {
+            assert!(!part.contains(secret), "{secret} survived: {part}");
+        }
+    }
+    assert!(cmd.contains("mongodb+srv://[REDACTED]@cluster0"), "{cmd}");
+    assert!(
+        cmd.contains("sysgate-planted"),
+        "non-secret text stays: {cmd}"
+    );
+}
+
+#[test]
+fn a_secret_straddling_the_command_line_cut_does_not_leak_its_first_part() {
+    // What the command line starts with (see `Planted::new`), then padding so that each secret
+    // starts 20 characters before the 1024-character cut.
+    let prefix = "sh -c sleep 30; : sysgate-planted ";
+    let cases = [
+        (
+            "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+            "wJalrXUtnF",
+        ),
+        (
+            "postgres://app:PLANTEDCONNPASSWORD0123456789@db/x",
+            "PLANTEDCONN",
+        ),
+        ("ghp_PLANTEDGITHUBTOKEN0123456789abcdefghij", "PLANTEDGITH"),
+        (
+            "-----BEGIN PRIVATE KEY-----\nMIIEvQPLANTEDKEYBODY\n-----END PRIVATE KEY-----",
+            "PLANTEDKEY",
+        ),
+    ];
+    for (secret, part) in cases {
+        let start = secret.find(part).unwrap();
+        let pad = "p".repeat(1024 - 20 - prefix.chars().count() - start - 1);
+        let arg = format!("{pad} {secret} tail");
+        let planted = Planted::new(&[&arg]);
+        let (_d, mut c) = serve("out-redact-cut", "");
+        let r = processes(&mut c, json!({"name": "sh", "limit": 500}));
+        let p = find_pid(&r, planted.pid());
+        let cmd = p["cmdline"].as_str().unwrap();
+        assert_eq!(p["cmdline_truncated"], true, "{cmd}");
+        assert!(cmd.chars().count() <= 1024);
+        assert!(cmd.starts_with(&format!("{prefix}{pad}")), "{cmd}");
+        let text = r["content"][0]["text"].as_str().unwrap();
+        for shown in [cmd, text] {
+            assert!(
+                !shown.contains(part),
+                "the first part of {secret:?} leaked: {shown}"
+            );
+        }
+    }
+}
+
+#[test]
 fn a_secret_completed_by_another_patterns_replacement_is_redacted_in_one_answer() {
     // No 40-character secret here until `token: abc` becomes `token=[REDACTED]`, whose `=`
     // completes one (found by the redact fuzz target).

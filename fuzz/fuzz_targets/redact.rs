@@ -1,5 +1,6 @@
 //! Arbitrary text through the default redactor: it must not panic, must leave no AWS access key
-//! id behind, and must be idempotent.
+//! id behind, and must be idempotent; its redaction-aware cut must keep a prefix of at most the
+//! asked number of characters.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -42,4 +43,9 @@ fuzz_target!(|data: &[u8]| {
     }
     let twice = REDACTOR.redact(once.value.clone()).expect("never errors");
     assert_eq!(twice.value, once.value, "redaction is not idempotent");
+    let max = usize::from(data.first().copied().unwrap_or(0));
+    let (kept, cut) = REDACTOR.cut(&text, max);
+    assert!(text.starts_with(&kept), "the cut is not a prefix");
+    assert!(kept.chars().count() <= max || !cut, "the cut kept too much");
+    assert_eq!(cut, text.chars().count() > max);
 });

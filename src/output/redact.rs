@@ -130,27 +130,54 @@ impl PatternSpec {
     }
 }
 
-/// The seed's six default patterns, in order.
+/// The default patterns, in order. Each is widened to the family its name stands for (the
+/// table test `default_pattern_table` holds positive and negative examples of each):
 ///
-/// One deliberate change: `private_key_block` also redacts a `BEGIN … PRIVATE KEY` block that has
-/// no `END` line (up to the end of the string), because an upstream size limit can cut a key file
-/// in the middle and the seed's pattern would then let the whole key through.
+/// * `aws_access_key`: access key ids, long-term (`AKIA…`) and temporary (`ASIA…`).
+/// * `aws_secret_key`: a 40-character secret after its name (`aws_secret_access_key`,
+///   `AWS_SECRET_KEY`, `SecretAccessKey`, ...) with `=`, `:`, quotes or spaces between
+///   (`export AWS_SECRET_ACCESS_KEY="…"`, YAML, INI, JSON, `aws configure set … VALUE`).
+/// * `generic_secret`: `password`, `passwd`, `passphrase`, `secret`, `token`, `api_key`/`api-key`,
+///   and `pass`/`pwd` after a non-word character or `_` (`DB_PASS`, not `bypass`), then `=` or `:` (a quote may close a quoted key), then
+///   a value: a quoted string (up to its closing quote or the end of the line) or a run of
+///   non-space characters. (An earlier `[REDACTED]` is matched as itself, so a second pass does
+///   not eat what follows it: redaction stays idempotent.)
+/// * `cli_password`: the same names as command-line options with the value after a space
+///   (`--password VALUE`, `-token 'a b'`).
+/// * `bearer_token`, `basic_auth`: `Bearer …` tokens and `Authorization: Basic …` credentials.
+/// * `github_token`: `ghp_`, `gho_`, `ghu_`, `ghs_`, `ghr_` and `github_pat_` tokens.
+/// * `private_key_block`: every PEM private key (`BEGIN PRIVATE KEY`, `ENCRYPTED`, `RSA`, `EC`,
+///   `DSA`, `OPENSSH`, `PGP … PRIVATE KEY BLOCK`), also a block with no `END` line (up to the
+///   end of the string), because an upstream size limit can cut a key file in the middle.
+/// * `connection_string`: the user information of a database or queue URL, anything before
+///   the `@` (`mysql`, `mariadb`, `postgres`, `postgresql`, `mongodb`, `redis`, `amqp`, `mssql`,
+///   with an `s` suffix and `+driver` parts: `mongodb+srv`, `rediss`, `amqps`,
+///   `postgresql+psycopg2`).
+/// * `url_credentials`: `user:password@` in a URL of any other scheme (`https`, `ftp`, ...).
+///
+/// In both URL patterns a password may contain `@` (up to the last `@` before a `/`, `?`, `#`,
+/// quote or space).
 pub fn default_patterns() -> Vec<PatternSpec> {
     vec![
         PatternSpec::new(
             "aws_access_key",
-            r"(?i)(AKIA[0-9A-Z]{16})",
+            r"((?:AKIA|ASIA)[0-9A-Z]{16})",
             "[REDACTED:AWS_ACCESS_KEY]",
         ),
         PatternSpec::new(
             "aws_secret_key",
-            r"(?i)aws_secret_access_key\s*[=:]\s*[A-Za-z0-9/+=]{40}",
-            "aws_secret_access_key=[REDACTED]",
+            r#"(?i)(aws_?secret_?access_?key|aws_?secret_?key|secret_?access_?key)(?:["']?\s*[=:]\s*|["']?\s+)["']?[A-Za-z0-9/+=]{40}"#,
+            "$1=[REDACTED]",
         ),
         PatternSpec::new(
             "generic_secret",
-            r"(?i)(password|passwd|secret|token|apikey|api_key)\s*[=:]\s*\S+",
+            r#"(?i)(password|passwd|passphrase|secret|token|api[_-]?key|(?-u:\b)pass|(?-u:\b)pwd|_pass|_pwd)["']?\s*[=:]\s*(?:"[^"\n]*"?|'[^'\n]*'?|\[REDACTED\]|\S+)"#,
             "$1=[REDACTED]",
+        ),
+        PatternSpec::new(
+            "cli_password",
+            r#"(?i)(--?(?:password|passwd|passphrase|pass|pwd|secret|token|api[_-]?key)\s+)(?:"[^"\n]*"?|'[^'\n]*'?|\[REDACTED\]|\S+)"#,
+            "${1}[REDACTED]",
         ),
         PatternSpec::new(
             "bearer_token",
@@ -158,14 +185,29 @@ pub fn default_patterns() -> Vec<PatternSpec> {
             "Bearer [REDACTED]",
         ),
         PatternSpec::new(
+            "basic_auth",
+            r#"(?i)(authorization["']?\s*[:=]\s*["']?basic\s+)[A-Za-z0-9+/]+=*"#,
+            "${1}[REDACTED]",
+        ),
+        PatternSpec::new(
+            "github_token",
+            r"(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+            "[REDACTED:GITHUB_TOKEN]",
+        ),
+        PatternSpec::new(
             "private_key_block",
-            r"-----BEGIN [A-Z ]+ PRIVATE KEY-----(?:[\s\S]*?-----END [A-Z ]+ PRIVATE KEY-----|[\s\S]*)",
+            r"-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----(?:[\s\S]*?-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)",
             "[REDACTED:PRIVATE_KEY]",
         ),
         PatternSpec::new(
             "connection_string",
-            r"(?i)(mysql|postgres|postgresql|mongodb|redis|amqp)://[^@\s]+@",
-            "$1://[REDACTED]@",
+            r#"(?i)((?:mysql|mariadb|postgres|postgresql|mongodb|redis|amqp|mssql)s?(?:\+[a-z0-9]+)*://)[^\s/?#"'<>]+@"#,
+            "${1}[REDACTED]@",
+        ),
+        PatternSpec::new(
+            "url_credentials",
+            r#"(?i)([a-z][a-z0-9+.\-]*://)[^\s/?#"'<>@:]*:[^\s/?#"'<>]*@"#,
+            "${1}[REDACTED]@",
         ),
     ]
 }
@@ -183,8 +225,8 @@ pub enum FailAction {
     Error,
 }
 
-/// Everything a [`Redactor`] is built from. `Default` is the seed's defaults (all ten field globs,
-/// six patterns, 1 MiB, truncate); the config layer decides whether configured entries replace or
+/// Everything a [`Redactor`] is built from. `Default` is the built-in defaults (all ten field
+/// globs, the ten default patterns, 1 MiB, truncate); the config layer decides whether configured entries replace or
 /// extend them (extending is the safe choice).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RedactionSettings {
@@ -549,6 +591,34 @@ impl Redactor {
             unscanned: walk.exhausted.then_some(walk.unscanned),
         };
         Ok(Redacted { value, report })
+    }
+
+    /// Cuts `s` to at most `max_chars` characters without cutting a secret in two: a cut that
+    /// would fall inside a match of any pattern moves back to where that match starts, so the
+    /// kept text never ends in the first part of a secret the patterns would have caught whole
+    /// (the redaction that runs later on the kept text could not recognise that part). Returns
+    /// the kept text and whether anything was cut. Every place that shortens host text it
+    /// returns (command lines, mount fields, os-release values) cuts with this.
+    pub fn cut(&self, s: &str, max_chars: usize) -> (String, bool) {
+        let Some((mut cut, _)) = s.char_indices().nth(max_chars) else {
+            return (s.to_owned(), false);
+        };
+        // Moving the cut back can land it inside another (earlier, overlapping) match: repeat
+        // until no match straddles it. Each round moves it strictly back, so this ends.
+        loop {
+            let straddling = self
+                .rules
+                .iter()
+                .flat_map(|r| r.regex.find_iter(s))
+                .filter(|m| m.start() < cut && m.end() > cut)
+                .map(|m| m.start())
+                .min();
+            match straddling {
+                Some(start) => cut = start,
+                None => break,
+            }
+        }
+        (s[..cut].to_owned(), true)
     }
 
     /// Runs the patterns over one string until nothing changes, counting replacements. `None`:
@@ -929,42 +999,151 @@ mod tests {
         assert_eq!(out.value, json!("a".repeat(1 << MAX_SCRUB_ROUNDS)));
     }
 
+    /// Every default pattern: positive examples (the secret is gone, the pattern counted it)
+    /// and negative ones (left exactly as they are, the pattern did not fire). One line per
+    /// case: (pattern, input, output).
+    #[rustfmt::skip]
+    const DEFAULT_PATTERN_TABLE: &[(&str, &str, &str)] = &[
+        ("aws_access_key", "key AKIAIOSFODNN7EXAMPLE used", "key [REDACTED:AWS_ACCESS_KEY] used"),
+        ("aws_access_key", "AWS_ACCESS_KEY_ID=ASIAIOSFODNN7EXAMPLE", "AWS_ACCESS_KEY_ID=[REDACTED:AWS_ACCESS_KEY]"),
+        ("aws_access_key", "AKIA1234 is too short", "AKIA1234 is too short"),
+        ("aws_access_key", "asiaiosfodnn7example", "asiaiosfodnn7example"),
+        ("aws_secret_key", "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=[REDACTED]"),
+        ("aws_secret_key", "export AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"", "export AWS_SECRET_ACCESS_KEY=[REDACTED]\""),
+        ("aws_secret_key", "aws_secret_access_key: wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws_secret_access_key=[REDACTED]"),
+        ("aws_secret_key", "aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY'", "aws_secret_access_key=[REDACTED]'"),
+        ("aws_secret_key", "aws configure set aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "aws configure set aws_secret_access_key=[REDACTED]"),
+        ("aws_secret_key", "{\"SecretAccessKey\": \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"}", "{\"SecretAccessKey=[REDACTED]\"}"),
+        ("aws_secret_key", "AWS_SECRET_KEY=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AWS_SECRET_KEY=[REDACTED]"),
+        ("aws_secret_key", "aws_secret_access_key is required", "aws_secret_access_key is required"),
+        ("aws_secret_key", "aws_secret_access_key = short", "aws_secret_access_key = short"),
+        ("generic_secret", "login PASSWORD: hunter2 ok", "login PASSWORD=[REDACTED] ok"),
+        ("generic_secret", "--password=hunter2 -v", "--password=[REDACTED] -v"),
+        ("generic_secret", "{\"password\": \"hunter 2\", \"user\": \"bob\"}", "{\"password=[REDACTED], \"user\": \"bob\"}"),
+        ("generic_secret", "{'password': 'a b'}", "{'password=[REDACTED]}"),
+        ("generic_secret", "mysql pass=hunter2 db", "mysql pass=[REDACTED] db"),
+        ("generic_secret", "DB_PASS=\"x y\" PWD=abc", "DB_PASS=[REDACTED] PWD=[REDACTED]"),
+        ("generic_secret", "client_secret: s3 api-key=k", "client_secret=[REDACTED] api-key=[REDACTED]"),
+        ("generic_secret", "passphrase=correct-horse", "passphrase=[REDACTED]"),
+        ("generic_secret", "password=\"unterminated\nnext line", "password=[REDACTED]\nnext line"),
+        ("generic_secret", "bypass=1 compass: north", "bypass=1 compass: north"),
+        ("generic_secret", "password policy: strong; tokens are rotated", "password policy: strong; tokens are rotated"),
+        ("generic_secret", "password=", "password="),
+        ("cli_password", "mysqldump --password hunter2 db", "mysqldump --password [REDACTED] db"),
+        ("cli_password", "app -token 'a b c' x", "app -token [REDACTED] x"),
+        ("cli_password", "psql --pass \"p w\" -h h", "psql --pass [REDACTED] -h h"),
+        ("cli_password", "app --password-file /run/pw --passive x", "app --password-file /run/pw --passive x"),
+        ("bearer_token", "Authorization: Bearer eyJhbGciOi.J9x_y-z~+/abc== rest", "Authorization: Bearer [REDACTED] rest"),
+        ("bearer_token", "bearer of bad news", "Bearer [REDACTED] bad news"),
+        ("bearer_token", "bearers: 2", "bearers: 2"),
+        ("basic_auth", "Authorization: Basic dXNlcjpodW50ZXIy", "Authorization: Basic [REDACTED]"),
+        ("basic_auth", "-H 'authorization: basic dXNlcjpw=' x", "-H 'authorization: basic [REDACTED]' x"),
+        ("basic_auth", "basic usage of the authorization header", "basic usage of the authorization header"),
+        ("github_token", "GH=ghp_16C7e42F292c6912E7710c838347Ae178B4a x", "GH=[REDACTED:GITHUB_TOKEN] x"),
+        ("github_token", "ghs_16C7e42F292c6912E7710c838347Ae178B4a", "[REDACTED:GITHUB_TOKEN]"),
+        ("github_token", "gho_16C7e42F292c6912E7710c838347Ae178B4a", "[REDACTED:GITHUB_TOKEN]"),
+        ("github_token", "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz", "[REDACTED:GITHUB_TOKEN]"),
+        ("github_token", "ghp_short and github_pat_x", "ghp_short and github_pat_x"),
+        ("private_key_block", "-----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----", "[REDACTED:PRIVATE_KEY]"),
+        ("private_key_block", "-----BEGIN ENCRYPTED PRIVATE KEY-----\nMIIF\n-----END ENCRYPTED PRIVATE KEY-----", "[REDACTED:PRIVATE_KEY]"),
+        ("private_key_block", "a -----BEGIN EC PRIVATE KEY----- MHcC -----END EC PRIVATE KEY----- b", "a [REDACTED:PRIVATE_KEY] b"),
+        ("private_key_block", "-----BEGIN DSA PRIVATE KEY-----\nMIIB\n-----END DSA PRIVATE KEY-----", "[REDACTED:PRIVATE_KEY]"),
+        ("private_key_block", "-----BEGIN OPENSSH PRIVATE KEY-----\nb3Bl", "[REDACTED:PRIVATE_KEY]"),
+        ("private_key_block", "-----BEGIN PGP PRIVATE KEY BLOCK-----\nlQOY\n-----END PGP PRIVATE KEY BLOCK-----\nafter", "[REDACTED:PRIVATE_KEY]\nafter"),
+        ("private_key_block", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----", "-----BEGIN PUBLIC KEY-----\nMFkw\n-----END PUBLIC KEY-----"),
+        ("private_key_block", "-----BEGIN CERTIFICATE-----\nMIIC", "-----BEGIN CERTIFICATE-----\nMIIC"),
+        ("connection_string", "url=postgresql://app:s3cret@db:5432/x", "url=postgresql://[REDACTED]@db:5432/x"),
+        ("connection_string", "mongodb+srv://u:p4ss@cluster0.example.net/db", "mongodb+srv://[REDACTED]@cluster0.example.net/db"),
+        ("connection_string", "rediss://:p4ss@cache:6380", "rediss://[REDACTED]@cache:6380"),
+        ("connection_string", "amqps://guest:guest@mq/vhost", "amqps://[REDACTED]@mq/vhost"),
+        ("connection_string", "postgresql+psycopg2://app:pw@db/x", "postgresql+psycopg2://[REDACTED]@db/x"),
+        ("url_credentials", "https://user:hunter2@example.com/x", "https://[REDACTED]@example.com/x"),
+        ("connection_string", "mysql://root:p@ss@word@db:3306/x", "mysql://[REDACTED]@db:3306/x"),
+        ("connection_string", "MONGODB://root@h", "MONGODB://[REDACTED]@h"),
+        ("url_credentials", "ssh://git@github.com/x https://example.com/a@b", "ssh://git@github.com/x https://example.com/a@b"),
+        ("url_credentials", "ftp://:p@ss@files/x", "ftp://[REDACTED]@files/x"),
+        ("connection_string", "postgres://db.example.com/x", "postgres://db.example.com/x"),
+        ("connection_string", "mail bob@example.com", "mail bob@example.com"),
+    ];
+
     #[test]
-    fn default_patterns_each_redact_their_secret() {
+    fn default_pattern_table() {
         let r = defaults();
-        let cases = [
+        let names: Vec<String> = default_patterns().into_iter().map(|p| p.name).collect();
+        for name in &names {
+            let rows = DEFAULT_PATTERN_TABLE.iter().filter(|(n, _, _)| n == name);
+            let (pos, neg): (Vec<&(&str, &str, &str)>, Vec<_>) = rows.partition(|(_, i, o)| i != o);
+            assert!(
+                !pos.is_empty() && !neg.is_empty(),
+                "{name}: needs both kinds"
+            );
+        }
+        for (name, input, want) in DEFAULT_PATTERN_TABLE {
+            assert!(names.iter().any(|n| n == name), "{name}");
+            let out = r.redact(json!(input)).unwrap();
+            assert_eq!(out.value, json!(want), "{name}: {input:?}");
+            let fired = out.report.patterns.get(*name).copied().unwrap_or(0);
+            if input == want {
+                assert_eq!(out.report.total(), 0, "{name}: {input:?} {:?}", out.report);
+            } else {
+                assert!(fired >= 1, "{name}: {input:?} {:?}", out.report);
+            }
+            // Idempotent: a second pass changes and counts nothing.
+            let again = r.redact(out.value.clone()).unwrap();
+            assert_eq!(again.value, out.value, "{name}: {input:?}");
+            assert_eq!(again.report.total(), 0, "{name}: {input:?}");
+        }
+    }
+
+    #[test]
+    fn cut_never_splits_a_secret_the_patterns_would_catch() {
+        let r = defaults();
+        let pad = "x".repeat(1000);
+        // (text, max chars, kept, cut)
+        let cases: &[(String, usize, String, bool)] = &[
+            ("short".into(), 10, "short".into(), false),
+            ("exactly10!".into(), 10, "exactly10!".into(), false),
+            ("abcdefghijk".into(), 10, "abcdefghij".into(), true),
+            ("ünïcödé and more".into(), 7, "ünïcödé".into(), true),
             (
-                "key AKIAIOSFODNN7EXAMPLE used",
-                "key [REDACTED:AWS_ACCESS_KEY] used",
-                "aws_access_key",
+                format!("{pad} password=hunter2secret"),
+                1010,
+                format!("{pad} "),
+                true,
             ),
             (
-                "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
-                "aws_secret_access_key=[REDACTED]",
-                "aws_secret_key",
+                format!("{pad} --password hunter2secret"),
+                1014,
+                format!("{pad} "),
+                true,
             ),
             (
-                "login PASSWORD: hunter2 ok",
-                "login PASSWORD=[REDACTED] ok",
-                "generic_secret",
+                format!("{pad} aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+                1030,
+                format!("{pad} "),
+                true,
             ),
             (
-                "Authorization: Bearer eyJhbGciOi.J9x_y-z~+/abc== rest",
-                "Authorization: Bearer [REDACTED] rest",
-                "bearer_token",
+                format!("{pad} -----BEGIN PRIVATE KEY-----\nMIIEvQ\n-----END PRIVATE KEY-----"),
+                1024,
+                format!("{pad} "),
+                true,
             ),
             (
-                "url=postgresql://app:s3cret@db:5432/x",
-                "url=postgresql://[REDACTED]@db:5432/x",
-                "connection_string",
+                format!("{pad} plain words after"),
+                1010,
+                format!("{pad} plain wor"),
+                true,
             ),
         ];
-        for (input, want, name) in cases {
-            let out = r.redact(json!(input)).unwrap();
-            assert_eq!(out.value, json!(want), "{name}");
-            assert_eq!(out.report.patterns.get(name), Some(&1), "{name}");
-            assert_eq!(out.report.total(), 1, "{name}: {:?}", out.report);
+        for (text, max, kept, was_cut) in cases {
+            let (got, cut) = r.cut(text, *max);
+            assert_eq!((&got, cut), (kept, *was_cut), "{text:?}");
+            assert!(got.chars().count() <= *max);
         }
+        // Without patterns it is a plain cut.
+        let none = with(&[], vec![]).unwrap();
+        assert_eq!(none.cut("password=hunter2", 12).0, "password=hun");
     }
 
     #[test]

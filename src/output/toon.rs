@@ -21,7 +21,9 @@
 //! Strings are quoted when they would otherwise read as something else: empty, leading or
 //! trailing whitespace, `true`/`false`/`null`, number-like, containing `: " \ [ ] { } ,` or a
 //! control character, starting with `-` or `#` (or a byte-order mark). Inside quotes only `\\`,
-//! `\"`, `\n`, `\r`, `\t` and `\u00XX` escapes are used. Keys are bare only when they match
+//! `\"`, `\n`, `\r`, `\t` and `\uXXXX` escapes are used; `\uXXXX` for control characters and for
+//! `<` and its look-alikes (`fence::LT_LIKE`), so that no string can open a tag look-alike inside a
+//! fence (a string holding one is always quoted). Keys are bare only when they match
 //! `[A-Za-z_][A-Za-z0-9_.]*`. Numbers are written as JavaScript's `String(n)` writes them (`1`, not
 //! `1.0`; `1e+21`; `1e-7`; `-0` as `0`); 64-bit integers are written exactly, and a decoder
 //! reading them as doubles loses the same precision `JSON.parse` would. Map keys come out in the
@@ -43,6 +45,8 @@
 use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
+
+use super::fence;
 
 /// Spaces per indentation level.
 const INDENT: usize = 2;
@@ -264,25 +268,34 @@ impl Writer {
 
     fn quoted(&mut self, s: &str) {
         self.out.push('"');
-        // Copy runs of plain text at once; every byte escaped is ASCII, so `i` is a boundary.
+        // Copy runs of plain text at once. Escaped characters are ASCII except the `<`
+        // look-alikes, which are only looked for at the first byte of a multi-byte character.
         let mut start = 0;
         for (i, b) in s.bytes().enumerate() {
+            if i < start {
+                continue; // inside a character already written as an escape
+            }
             let escape = match b {
                 b'\\' => "\\\\",
                 b'"' => "\\\"",
                 b'\n' => "\\n",
                 b'\r' => "\\r",
                 b'\t' => "\\t",
-                0..=0x1f => "",
+                // Control characters and everything that could open a tag look-alike inside a
+                // fence (`fence::LT_LIKE`): the reference decoder reads `\uXXXX` back.
+                0..=0x1f | b'<' => "",
+                0xc0..=0xff if s[i..].chars().next().is_some_and(fence::is_lt_like) => "",
                 _ => continue,
             };
             self.out.push_str(&s[start..i]);
             if escape.is_empty() {
-                let _ = write!(self.out, "\\u{:04x}", b);
+                let c = s[i..].chars().next().unwrap_or('\u{fffd}');
+                let _ = write!(self.out, "\\u{:04x}", u32::from(c));
+                start = i + c.len_utf8();
             } else {
                 self.out.push_str(escape);
+                start = i + 1;
             }
-            start = i + 1;
         }
         self.out.push_str(&s[start..]);
         self.out.push('"');
@@ -347,10 +360,12 @@ fn needs_quotes(s: &str) -> bool {
         || last.is_whitespace()
         || matches!(first, '\u{feff}' | '-' | '#')
         || s.bytes().any(|b| {
-            matches!(b, b':' | b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b',') || b < 0x20
+            matches!(b, b':' | b'"' | b'\\' | b'[' | b']' | b'{' | b'}' | b',' | b'<') || b < 0x20
         })
         || matches!(s, "true" | "false" | "null")
         || (matches!(first, '0'..='9' | '+') && is_numeric_like(s))
+        // A `<` look-alike is written as an escape, which needs quotes (see `quoted`).
+        || (!s.is_ascii() && s.contains(fence::is_lt_like))
 }
 
 /// `^[+-]?\d+(\.\d+)?(e[+-]?\d+)?$` (case-insensitive): strings a reader could take for a number.
@@ -594,6 +609,10 @@ mod tests {
             encode(&json!("a\"b\\c\nd\re\tf\u{1}g\u{1f}")),
             r#""a\"b\\c\nd\re\tf\u0001g\u001f""#
         );
+        // `<` and its look-alikes: always quoted and escaped, in values and in keys.
+        assert_eq!(encode(&json!("a<b")), r#""a\u003cb""#);
+        assert_eq!(encode(&json!("\u{ff1c}/x")), r#""\uff1c/x""#);
+        assert_eq!(encode(&json!({"<k": 1})), r#""\u003ck": 1"#);
     }
 
     #[test]

@@ -246,7 +246,14 @@ impl Running {
             self.deadline(),
             self.progress.as_ref().map(|_| progress),
         )?;
-        output::render(&config.output, tool, value, format)
+        output::render(
+            &config.output,
+            tool.def.name,
+            tool.def.impact,
+            &tool.trust,
+            value,
+            format,
+        )
     }
 
     /// The call's audit records, on disk before the answer is returned. If they cannot be
@@ -330,6 +337,7 @@ pub fn execute(
             scopes: admitted.scopes(),
             visible_tools: &visible,
         },
+        redactor: snapshot.redactor(),
         cancel,
         deadline,
         progress,

@@ -35,7 +35,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Low,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: NO_ARGS,
         output_schema: status::OUTPUT,
         handler: status::handler,
@@ -48,7 +47,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Medium,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: cpu::INPUT,
         output_schema: cpu::OUTPUT,
         handler: cpu::handler,
@@ -61,7 +59,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Minimal,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: NO_ARGS,
         output_schema: memory::OUTPUT,
         handler: memory::handler,
@@ -74,7 +71,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Medium,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: true,
         input_schema: disk::INPUT,
         output_schema: disk::OUTPUT,
         handler: disk::handler,
@@ -87,7 +83,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Low,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: NO_ARGS,
         output_schema: network::OUTPUT,
         handler: network::handler,
@@ -100,7 +95,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Medium,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: true,
         input_schema: processes::INPUT,
         output_schema: processes::OUTPUT,
         handler: processes::handler,
@@ -112,7 +106,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Minimal,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: NO_ARGS,
         output_schema: r#"{
             "type": "object", "additionalProperties": false,
@@ -121,7 +114,7 @@ pub static TOOLS: &[ToolDef] = &[
                 "uptime_seconds": {"type": "number", "minimum": 0},
                 "idle_seconds": {"type": "number", "minimum": 0},
                 "boot_time_unix": {"type": "integer"},
-                "uptime_human": {"type": "string"}
+                "uptime_human": {"type": "string", "x-sysgate-server-text": true}
             }
         }"#,
         handler: get_uptime,
@@ -134,7 +127,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Minimal,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: NO_ARGS,
         output_schema: load::OUTPUT,
         handler: load::handler,
@@ -147,7 +139,6 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Low,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: NO_ARGS,
         output_schema: temperature::OUTPUT,
         handler: temperature::handler,
@@ -159,17 +150,16 @@ pub static TOOLS: &[ToolDef] = &[
         scope: Scope::Core,
         impact: Impact::Minimal,
         annotations: Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: NO_ARGS,
         output_schema: r#"{
             "type": "object", "additionalProperties": false,
             "required": ["transport", "identity", "scopes", "tools"],
             "properties": {
-                "transport": {"type": "string"},
-                "identity": {"type": "string"},
+                "transport": {"type": "string", "x-sysgate-server-text": true},
+                "identity": {"type": "string", "x-sysgate-server-text": true},
                 "uid": {"type": "integer", "minimum": 0},
-                "scopes": {"type": "array", "items": {"type": "string"}},
-                "tools": {"type": "array", "items": {"type": "string"}}
+                "scopes": {"type": "array", "items": {"type": "string", "x-sysgate-server-text": true}},
+                "tools": {"type": "array", "items": {"type": "string", "x-sysgate-server-text": true}}
             }
         }"#,
         handler: whoami,

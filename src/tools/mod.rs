@@ -7,6 +7,9 @@ pub mod core;
 pub mod procfs;
 pub mod schema;
 
+#[cfg(test)]
+mod fence_table;
+
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
@@ -16,6 +19,8 @@ use serde_json::{Map, Value, json};
 use std::sync::OnceLock;
 
 use crate::error::ToolError;
+use crate::output::redact::Redactor;
+use crate::output::trust::Trust;
 use crate::scope::ScopeSet;
 pub use crate::scope::{Impact, Scope};
 use schema::Schema;
@@ -51,12 +56,11 @@ pub struct ToolDef {
     pub scope: Scope,
     pub impact: Impact,
     pub annotations: Annotations,
-    /// Whether the result carries text from outside the server's control (command lines, mount
-    /// paths, log lines): the text block then fences it as untrusted data.
-    pub untrusted_output: bool,
     /// JSON Schema of the arguments (an object with `additionalProperties: false`).
     pub input_schema: &'static str,
-    /// JSON Schema of `structuredContent`.
+    /// JSON Schema of `structuredContent`. Every string in it is host text, fenced in the text
+    /// block, unless the node has an `enum`/`const` or is marked `"x-sysgate-server-text": true`
+    /// (see `output::trust`): mark only strings the server writes itself.
     pub output_schema: &'static str,
     pub handler: Handler,
 }
@@ -67,6 +71,8 @@ pub struct Tool {
     pub def: &'static ToolDef,
     pub input: Schema,
     pub output: Schema,
+    /// Which result strings are the server's own; the rest are fenced (see `output::trust`).
+    pub trust: Trust,
     /// The published schemas as compact JSON text. A schema held as a `Value` tree costs about
     /// ten times its text (a B-tree node per small object), and only `tools/list` needs it.
     input_json: String,
@@ -133,7 +139,6 @@ mod stall {
         scope: super::Scope::Core,
         impact: super::Impact::Minimal,
         annotations: super::Annotations::READ_LOCAL,
-        untrusted_output: false,
         input_schema: r#"{"type": "object", "additionalProperties": false,
             "properties": {"ms": {"type": "integer", "minimum": 0, "maximum": 10000}}}"#,
         output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
@@ -181,7 +186,7 @@ fn common_truncated_schema() -> Value {
             "arrays": {"type": "array", "items": {
                 "type": "object", "additionalProperties": false, "required": ["path", "kept", "total"],
                 "properties": {
-                    "path": {"type": "string"},
+                    "path": {"type": "string", "x-sysgate-server-text": true},
                     "kept": {"type": "integer", "minimum": 0},
                     "total": {"type": "integer", "minimum": 0}
                 }
@@ -243,6 +248,8 @@ impl Registry {
                     def.name
                 ));
             }
+            let trust = Trust::from_schema(&output_json)
+                .map_err(|e| format!("tool {}: output schema {e}", def.name))?;
             if index.insert(def.name, tools.len()).is_some() {
                 return Err(format!("tool {} is defined twice", def.name));
             }
@@ -258,6 +265,7 @@ impl Registry {
                 def,
                 input,
                 output,
+                trust,
                 input_json: text(&input_json)?,
                 output_json: text(&output_json)?,
             });
@@ -336,6 +344,9 @@ impl std::fmt::Debug for Who<'_> {
 /// What a handler gets besides its arguments.
 pub struct Ctx<'a> {
     pub who: Who<'a>,
+    /// The call's redactor, for cutting host text without splitting a secret
+    /// (`Redactor::cut`); the results themselves are redacted by the output pipeline.
+    pub redactor: &'a Redactor,
     pub cancel: &'a Cancel,
     pub deadline: Instant,
     pub progress: Option<ProgressFn<'a>>,

@@ -45,6 +45,12 @@ const OS_RELEASE_MAX_VALUE: usize = 256;
 /// `os-release(5)`: shell-style `KEY=value` lines, values optionally single- or double-quoted.
 /// Lines that do not parse (unterminated quotes, no `=`) are skipped, never guessed at.
 pub fn parse_os_release(text: &str) -> OsRelease {
+    parse_os_release_with(text, &|v, max| v.chars().take(max).collect())
+}
+
+/// [`parse_os_release`] with the cut of each value to `OS_RELEASE_MAX_VALUE` characters done by
+/// `cut(value, max)` (the tool passes a cut that does not split a secret).
+pub fn parse_os_release_with(text: &str, cut: &dyn Fn(&str, usize) -> String) -> OsRelease {
     let mut r = OsRelease::default();
     for line in text.lines() {
         let line = line.trim();
@@ -57,7 +63,7 @@ pub fn parse_os_release(text: &str) -> OsRelease {
         let Some(value) = shell_unquote(raw.trim()) else {
             continue;
         };
-        let value: String = value.chars().take(OS_RELEASE_MAX_VALUE).collect();
+        let value = cut(&value, OS_RELEASE_MAX_VALUE);
         let slot = match key.trim() {
             "PRETTY_NAME" => &mut r.pretty_name,
             "NAME" => &mut r.name,
@@ -454,6 +460,12 @@ const CPUINFO_MAX_VALUE: usize = 128;
 
 /// `/proc/cpuinfo`. Understands the x86 layout and the common ARM / POWER / MIPS model keys.
 pub fn parse_cpuinfo(text: &str) -> CpuInfo {
+    parse_cpuinfo_with(text, &|v, max| v.chars().take(max).collect())
+}
+
+/// [`parse_cpuinfo`] with the cut of the model and vendor strings to `CPUINFO_MAX_VALUE`
+/// characters done by `cut(value, max)` (the tool passes a cut that does not split a secret).
+pub fn parse_cpuinfo_with(text: &str, cut: &dyn Fn(&str, usize) -> String) -> CpuInfo {
     let mut info = CpuInfo::default();
     let mut current: Option<u32> = None;
     let (mut phys, mut core): (Option<&str>, Option<&str>) = (None, None);
@@ -486,7 +498,7 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
                 }
             }
             "vendor_id" | "CPU implementer" if info.vendor.is_none() && !value.is_empty() => {
-                info.vendor = Some(value.chars().take(CPUINFO_MAX_VALUE).collect());
+                info.vendor = Some(cut(value, CPUINFO_MAX_VALUE));
             }
             _ => {
                 // Lower rank wins: x86 `model name`, then the names other architectures use.
@@ -497,7 +509,7 @@ pub fn parse_cpuinfo(text: &str) -> CpuInfo {
                     && !value.is_empty()
                 {
                     model_rank = rank;
-                    info.model = Some(value.chars().take(CPUINFO_MAX_VALUE).collect());
+                    info.model = Some(cut(value, CPUINFO_MAX_VALUE));
                 }
             }
         }
@@ -880,7 +892,7 @@ pub fn parse_cmdline(raw: &[u8], max_chars: usize, more: bool) -> (String, bool)
         .map(|b| if *b == 0 { b' ' } else { *b })
         .collect();
     let text = String::from_utf8_lossy(&joined);
-    let mut out = String::with_capacity(text.len().min(max_chars * 4));
+    let mut out = String::with_capacity(text.len().min(max_chars.saturating_mul(4)));
     let mut cut = more;
     for (n, c) in text.chars().enumerate() {
         if n == max_chars {

@@ -5,7 +5,7 @@
 //! Supported: `type` (string or array of names), `properties`, `required`,
 //! `additionalProperties` (boolean only), `items`, `enum`, `const`, `minimum`, `maximum`,
 //! `minLength`, `maxLength`, `pattern`, `minItems`, `maxItems`, plus the annotations
-//! `description`, `title`, `default`, `examples`, `$schema`.
+//! `description`, `title`, `default`, `examples`, `$schema`, `x-sysgate-server-text`.
 
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -325,7 +325,13 @@ fn compile_at(v: &Value, at: &str) -> Result<Schema, String> {
     for (key, val) in obj {
         let here = format!("{at}/{key}");
         match key.as_str() {
-            "description" | "title" | "default" | "examples" | "$schema" => {}
+            // `x-sysgate-server-text` is an output annotation (checked by `output::trust`).
+            "description"
+            | "title"
+            | "default"
+            | "examples"
+            | "$schema"
+            | "x-sysgate-server-text" => {}
             "type" => {
                 let names: Vec<&str> = match val {
                     Value::String(t) => vec![t.as_str()],

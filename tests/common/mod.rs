@@ -63,7 +63,7 @@ pub fn root_prefix() -> &'static str {
     }
 }
 
-fn euid_is_root() -> bool {
+pub fn euid_is_root() -> bool {
     // /proc/self/status "Uid:" line: real, effective, saved, fs.
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
@@ -103,8 +103,14 @@ pub struct Client {
 
 impl Client {
     pub fn spawn(args: &[&str]) -> Client {
-        let mut child = Command::new(bin())
-            .args(args)
+        let mut cmd = Command::new(bin());
+        cmd.args(args);
+        Client::spawn_command(cmd)
+    }
+
+    /// Spawn `cmd` (which must end up running the binary, e.g. under `unshare`).
+    pub fn spawn_command(mut cmd: Command) -> Client {
+        let mut child = cmd
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -131,7 +137,15 @@ impl Client {
 
     /// Spawn and complete the legacy handshake.
     pub fn initialized(args: &[&str]) -> Client {
-        let mut c = Client::spawn(args);
+        Client::handshake(Client::spawn(args))
+    }
+
+    /// [`Client::spawn_command`] and complete the legacy handshake.
+    pub fn initialized_command(cmd: Command) -> Client {
+        Client::handshake(Client::spawn_command(cmd))
+    }
+
+    fn handshake(mut c: Client) -> Client {
         let r = c.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
         assert_eq!(r["result"]["protocolVersion"], "2025-11-25", "{r}");
         c.notify("notifications/initialized", json!({}));

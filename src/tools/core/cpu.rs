@@ -140,7 +140,10 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         .and_then(Value::as_u64)
         .unwrap_or(DEFAULT_SAMPLE_MS);
     let (before, after) = sample(ctx, Duration::from_millis(sample_ms))?;
-    let info = procfs::parse_cpuinfo(&read("/proc/cpuinfo").unwrap_or_default());
+    let redactor = ctx.redactor;
+    let info = procfs::parse_cpuinfo_with(&read("/proc/cpuinfo").unwrap_or_default(), &|v, max| {
+        redactor.cut(v, max).0
+    });
     let cpus: Vec<u32> = after.per_cpu.iter().map(|(n, _)| *n).collect();
     let logical = if info.logical > 0 {
         info.logical

@@ -23,6 +23,7 @@ use serde_json::{Map, Value};
 
 use super::{read_into, round2, to_value};
 use crate::error::ToolError;
+use crate::output::redact::Redactor;
 use crate::sync::lock;
 use crate::sys::{self, FsStats};
 use crate::tools::Ctx;
@@ -59,7 +60,7 @@ pub const OUTPUT: &str = r#"{
                 "inodes_used": {"type": "integer", "minimum": 0},
                 "inodes_free": {"type": "integer", "minimum": 0},
                 "inodes_use_percent": {"type": "number", "minimum": 0, "maximum": 100},
-                "error": {"type": "string", "description": "why sizes are missing"}
+                "error": {"type": "string", "x-sysgate-server-text": true, "description": "why sizes are missing (the server's words)"}
             }
         }},
         "count": {"type": "integer", "minimum": 0},
@@ -315,11 +316,10 @@ pub(super) fn statfs_all(
         .collect())
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes)
-        .chars()
-        .take(MAX_TEXT)
-        .collect()
+/// Host text cut at `MAX_TEXT` characters without splitting a secret (mount sources and options
+/// can carry credentials: `//user:pass@server/share`, `password=`).
+fn text(bytes: &[u8], redactor: &Redactor) -> String {
+    redactor.cut(&String::from_utf8_lossy(bytes), MAX_TEXT).0
 }
 
 /// The mounts to report: deduplicated by mount point (the last mount on a point hides the ones
@@ -346,13 +346,13 @@ pub(super) fn select_mounts(all: Vec<Mount>, include_virtual: bool) -> (Vec<Moun
     (keep, skipped, truncated)
 }
 
-pub(super) fn describe(m: &Mount, outcome: &Outcome) -> Filesystem {
+pub(super) fn describe(m: &Mount, outcome: &Outcome, redactor: &Redactor) -> Filesystem {
     let mut fs = Filesystem {
-        mount_point: text(&m.mount_point),
-        device: text(&m.source),
-        fstype: m.fstype.chars().take(MAX_TEXT).collect(),
+        mount_point: text(&m.mount_point, redactor),
+        device: text(&m.source, redactor),
+        fstype: redactor.cut(&m.fstype, MAX_TEXT).0,
         read_only: m.read_only(),
-        options: m.options.chars().take(MAX_TEXT).collect(),
+        options: redactor.cut(&m.options, MAX_TEXT).0,
         total_bytes: None,
         used_bytes: None,
         available_bytes: None,
@@ -406,7 +406,7 @@ pub(super) fn collect(
     let fss = mounts
         .iter()
         .zip(&outcomes)
-        .map(|(m, o)| describe(m, o))
+        .map(|(m, o)| describe(m, o, ctx.redactor))
         .collect();
     Ok((fss, skipped, truncated))
 }
@@ -433,6 +433,10 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn test_redactor() -> Redactor {
+        Redactor::new(&crate::output::redact::RedactionSettings::default()).unwrap()
+    }
 
     /// Stands in for the kernel where this machine cannot produce the condition: a hung network
     /// mount. Paths containing "hang" block for 600 ms; others go to the real statvfs.
@@ -604,7 +608,7 @@ mod tests {
             total_inodes: 100,
             free_inodes: 75,
         };
-        let fs = describe(&m, &Outcome::Stats(st));
+        let fs = describe(&m, &Outcome::Stats(st), &test_redactor());
         assert_eq!(fs.used_bytes, Some(700));
         assert_eq!(fs.available_bytes, Some(200));
         assert_eq!(fs.use_percent, Some(77.78));
@@ -619,10 +623,10 @@ mod tests {
             total_inodes: 0,
             free_inodes: 5,
         };
-        let fs = describe(&m, &Outcome::Stats(bad));
+        let fs = describe(&m, &Outcome::Stats(bad), &test_redactor());
         assert_eq!((fs.used_bytes, fs.use_percent), (Some(0), Some(0.0)));
         assert_eq!(fs.inodes_use_percent, Some(0.0));
-        let fs = describe(&m, &Outcome::TimedOut);
+        let fs = describe(&m, &Outcome::TimedOut, &test_redactor());
         assert_eq!(fs.error.as_deref(), Some("statfs timed out"));
         assert_eq!(fs.total_bytes, None);
     }

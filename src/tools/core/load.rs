@@ -40,7 +40,7 @@ pub const OUTPUT: &str = r#"{
         "logical_cpus": {"type": "integer", "minimum": 0,
             "description": "online CPUs, to read the load averages against"},
         "psi_available": {"type": "boolean"},
-        "psi_reason": {"type": "string", "description": "why pressure information is missing"},
+        "psi_reason": {"type": "string", "x-sysgate-server-text": true, "description": "why pressure information is missing"},
         "pressure": {
             "type": "object", "additionalProperties": false,
             "description": "percent of time some (or all) non-idle tasks stalled on the resource",

@@ -50,7 +50,7 @@ pub const OUTPUT: &str = r#"{
         }},
         "count": {"type": "integer", "minimum": 0},
         "more_not_listed": {"type": "boolean", "description": "more interfaces exist than were listed"},
-        "address_errors": {"type": "array", "items": {"type": "string"},
+        "address_errors": {"type": "array", "items": {"type": "string", "x-sysgate-server-text": true},
             "description": "address sources that could not be read"}
     }
 }"#;

@@ -18,6 +18,7 @@ use serde_json::{Map, Value};
 use super::{cpu, memory};
 use super::{read_into, read_path, round2, to_value, uptime_seconds};
 use crate::error::ToolError;
+use crate::output::redact::Redactor;
 use crate::sys;
 use crate::tools::Ctx;
 use crate::tools::procfs::{self, PidStat};
@@ -78,8 +79,9 @@ pub const OUTPUT: &str = r#"{
 /// Longest command line returned, in characters.
 const CMDLINE_MAX_CHARS: usize = 1024;
 /// Bytes read from `cmdline`: enough for `CMDLINE_MAX_CHARS` characters of up to 4 bytes each
-/// plus one, so reaching it always means the text gets cut.
-const CMDLINE_READ_BYTES: u64 = (CMDLINE_MAX_CHARS as u64) * 4 + 1;
+/// plus one, so reaching it always means the text gets cut, and 4 KiB more, so that a secret
+/// straddling the cut is read whole and the redaction-aware cut (`Redactor::cut`) can see it.
+const CMDLINE_READ_BYTES: u64 = (CMDLINE_MAX_CHARS as u64) * 4 + 1 + 4096;
 /// `stat` and `status` are a few hundred bytes to a couple of KiB.
 const STAT_READ_BYTES: u64 = 4096;
 const STATUS_READ_BYTES: u64 = 16 * 1024;
@@ -264,12 +266,16 @@ impl Reader {
         procfs::parse_status_uids(&self.buf).map(|(_, effective)| effective)
     }
 
-    fn cmdline(&mut self, pid: u32) -> Option<(String, bool)> {
+    /// The command line, cut at `CMDLINE_MAX_CHARS` without splitting a secret (the cut is made
+    /// before the output pipeline redacts, so it must not leave the first part of one).
+    fn cmdline(&mut self, pid: u32, redactor: &Redactor) -> Option<(String, bool)> {
         if !self.read(pid, "cmdline", CMDLINE_READ_BYTES) {
             return None;
         }
         let more = self.buf.len() as u64 >= CMDLINE_READ_BYTES;
-        Some(procfs::parse_cmdline(&self.buf, CMDLINE_MAX_CHARS, more))
+        let (full, _) = procfs::parse_cmdline(&self.buf, usize::MAX, more);
+        let (kept, cut) = redactor.cut(&full, CMDLINE_MAX_CHARS);
+        Some((kept, cut || more))
     }
 }
 
@@ -335,6 +341,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
     let page = sys::page_size();
     let mem_total = memory::read_meminfo()?.total;
     let mut reader = Reader::new();
+    let redactor = ctx.redactor;
 
     // With sampling: CPU ticks of every process now, then again after the wait.
     let mut earlier: HashMap<u32, (u64, u64)> = HashMap::new();
@@ -427,9 +434,10 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         }
         ctx.check()?;
         let pid = row.stat.pid;
-        let (Some(uid), Some((cmdline, cmdline_truncated))) =
-            (row.uid.or_else(|| reader.euid(pid)), reader.cmdline(pid))
-        else {
+        let (Some(uid), Some((cmdline, cmdline_truncated))) = (
+            row.uid.or_else(|| reader.euid(pid)),
+            reader.cmdline(pid, redactor),
+        ) else {
             continue; // exited since the scan
         };
         let user = users

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use super::{cpu, disk, load, memory, read, read_path, round2, to_value};
 use super::{human_duration, now_unix, uptime_seconds};
 use crate::error::ToolError;
+use crate::output::redact::Redactor;
 use crate::tools::Ctx;
 use crate::tools::procfs::{self, OsRelease, sysfs_label};
 
@@ -36,7 +37,7 @@ pub const OUTPUT: &str = r#"{
         "kernel": {"type": "string"},
         "architecture": {"type": "string"},
         "uptime_seconds": {"type": "number", "minimum": 0},
-        "uptime_human": {"type": "string"},
+        "uptime_human": {"type": "string", "x-sysgate-server-text": true},
         "boot_time_unix": {"type": "integer"},
         "load": {
             "type": "object", "additionalProperties": false,
@@ -180,17 +181,18 @@ struct Fs {
     use_percent: f64,
 }
 
-fn os_release() -> OsRelease {
-    // os-release(5): /etc first, then the vendor copy.
+fn os_release(redactor: &Redactor) -> OsRelease {
+    // os-release(5): /etc first, then the vendor copy. Values are cut without splitting a
+    // secret (see `Redactor::cut`).
     ["/etc/os-release", "/usr/lib/os-release"]
         .iter()
         .find_map(|p| read_path(Path::new(p)).ok())
-        .map(|t| procfs::parse_os_release(&t))
+        .map(|t| procfs::parse_os_release_with(&t, &|v, max| redactor.cut(v, max).0))
         .unwrap_or_default()
 }
 
-fn os() -> Os {
-    let r = os_release();
+fn os(redactor: &Redactor) -> Os {
+    let r = os_release(redactor);
     let pretty_name = r.pretty_name.clone().unwrap_or_else(|| {
         match (&r.name, &r.version) {
             (Some(n), Some(v)) => format!("{n} {v}"),
@@ -274,7 +276,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
         .unwrap_or_else(|| (now_unix() - up).round() as i64);
     to_value(&Status {
         hostname: kernel_text("/proc/sys/kernel/hostname"),
-        os: os(),
+        os: os(ctx.redactor),
         kernel: kernel_text("/proc/sys/kernel/osrelease"),
         architecture: std::env::consts::ARCH,
         uptime_seconds: round2(up),
@@ -343,7 +345,7 @@ mod tests {
         let fss = mounts
             .iter()
             .zip(&outcomes)
-            .map(|(m, o)| disk::describe(m, o))
+            .map(|(m, o)| disk::describe(m, o, crate::output::Settings::default().redactor()))
             .collect();
         let (top, not_measured) = fullest(fss);
         let order: Vec<&str> = top.iter().map(|f| f.mount_point.as_str()).collect();

@@ -31,7 +31,7 @@ pub const OUTPUT: &str = r#"{
         }},
         "count": {"type": "integer", "minimum": 0},
         "more_not_listed": {"type": "boolean", "description": "more sensors exist than were read"},
-        "reason": {"type": "string", "description": "why the list is empty"}
+        "reason": {"type": "string", "x-sysgate-server-text": true, "description": "why the list is empty"}
     }
 }"#;
 

@@ -1,0 +1,164 @@
+//! The fence rule checked for every tool in the registry (`output::trust`, `docs/output.md`):
+//! a table of which tools can return host text and which fields are the server's own words, and
+//! a render of every tool with hostile host text in every free string.
+#![forbid(unsafe_code)]
+
+use serde_json::{Value, json};
+
+use super::{Registry, TRUNCATED_FIELD};
+use crate::output::tests::HOSTILE;
+use crate::output::{Format, Settings as Output, fence, render};
+
+/// A value shaped like `schema` whose every free string is `s` (enum/const: the first word).
+fn sample(schema: &Value, s: &str) -> Value {
+    if let Some(Value::Array(e)) = schema.get("enum") {
+        return e.first().cloned().unwrap_or(Value::Null);
+    }
+    if let Some(c) = schema.get("const") {
+        return c.clone();
+    }
+    let ty = match schema.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null"),
+        _ => "object",
+    };
+    match ty {
+        "object" => {
+            let mut m = serde_json::Map::new();
+            if let Some(Value::Object(props)) = schema.get("properties") {
+                for (k, p) in props {
+                    if k != TRUNCATED_FIELD {
+                        m.insert(k.clone(), sample(p, s));
+                    }
+                }
+            }
+            Value::Object(m)
+        }
+        "array" => {
+            let item = sample(schema.get("items").unwrap_or(&Value::Null), s);
+            Value::Array(vec![item.clone(), item])
+        }
+        "string" => Value::String(s.to_owned()),
+        "integer" => json!(1),
+        "number" => json!(1.5),
+        "boolean" => json!(true),
+        _ => Value::Null,
+    }
+}
+
+/// The fence rule per tool, one line each: whether its results can carry host text, and the
+/// strings its schema declares as the server's own (every other string is fenced). A new
+/// tool fails `every_tool_is_in_the_fence_table` until it is added here.
+const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
+    ("get_system_status", true, &["/uptime_human"]),
+    ("get_cpu_info", true, &[]),
+    ("get_memory_info", false, &[]),
+    ("get_disk_info", true, &["/filesystems/[]/error"]),
+    (
+        "get_network_info",
+        true,
+        &[
+            "/address_errors/[]",
+            "/interfaces/[]/addresses/[]/family",
+            "/interfaces/[]/addresses/[]/scope",
+        ],
+    ),
+    ("get_processes", true, &["/cpu_mode", "/sort_by"]),
+    ("get_uptime", false, &["/uptime_human"]),
+    ("get_load", false, &["/psi_reason"]),
+    ("get_temperature", true, &["/reason", "/sensors/[]/source"]),
+    (
+        "whoami",
+        false,
+        &["/identity", "/scopes/[]", "/tools/[]", "/transport"],
+    ),
+    // The unit tests' own tool (`stall`): no output fields.
+    ("test_stall", false, &[]),
+];
+
+#[test]
+fn every_tool_is_in_the_fence_table() {
+    let registry = Registry::new().unwrap();
+    let names: Vec<&str> = registry.iter().map(|t| t.def.name).collect();
+    let table: Vec<&str> = FENCE_TABLE.iter().map(|(n, _, _)| *n).collect();
+    assert_eq!(names, table);
+    for (name, _, server) in FENCE_TABLE {
+        let tool = registry.get(name).unwrap();
+        let mut got = tool.trust.server_paths();
+        got.retain(|p| !p.starts_with("/truncated/"));
+        let mut want: Vec<String> = server.iter().map(|s| (*s).to_owned()).collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{name}: the server-text fields changed");
+    }
+}
+
+/// The text between the fence's tag lines, checking that the fence is whole: the preamble,
+/// one opening line, and the closing line (with the nonce) exactly once, at the end.
+fn inside_fence(text: &str) -> &str {
+    let mut lines = text.splitn(3, '\n');
+    let preamble = lines.next().unwrap();
+    let open = lines.next().unwrap();
+    let rest = lines.next().unwrap();
+    assert!(preamble.starts_with("Untrusted data from "), "{text}");
+    let nonce = open
+        .strip_prefix("<untrusted-data nonce=\"")
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(nonce.len(), 32);
+    let close = format!("</untrusted-data nonce=\"{nonce}\">");
+    assert_eq!(text.matches(&close).count(), 1, "{text}");
+    assert_eq!(text.matches(nonce).count(), 3, "{text}");
+    let (inner, after) = rest.split_once(&close).unwrap();
+    // Only our own truncation hint may follow the fence.
+    assert!(after.is_empty() || after.starts_with("\n"), "{after}");
+    assert!(!inner.contains(fence::is_lt_like), "{inner}");
+    inner
+}
+
+#[test]
+fn every_tool_fences_every_host_string_and_the_fence_keeps_the_data() {
+    let registry = Registry::new().unwrap();
+    let output = Output::default();
+    for (name, fenced, _) in FENCE_TABLE {
+        let tool = registry.get(name).unwrap();
+        for hostile in HOSTILE {
+            let value = sample(&tool.output_json(), hostile);
+            for format in [Format::Json, Format::Toon] {
+                let r = render(
+                    &output,
+                    tool.def.name,
+                    tool.def.impact,
+                    &tool.trust,
+                    value.clone(),
+                    format,
+                )
+                .unwrap();
+                let text = r.result["content"][0]["text"].as_str().unwrap();
+                let structured = &r.result["structuredContent"];
+                if !*fenced {
+                    // Only server text (the sample puts the hostile string in it too, but
+                    // no handler can: those fields are the server's words).
+                    assert!(!tool.trust.has_host_text(structured), "{name}");
+                    assert!(!text.starts_with("Untrusted data"), "{name}: {text}");
+                    continue;
+                }
+                let inner = inside_fence(text);
+                // Nothing hostile outside the fence.
+                let outside = text.replacen(inner, "", 1);
+                assert!(!outside.contains("IGNORE"), "{name}: {outside}");
+                assert!(!outside.contains("quoted"), "{name}: {outside}");
+                if format == Format::Json {
+                    let back: Value = serde_json::from_str(inner.trim_end()).unwrap();
+                    assert_eq!(&back, structured, "{name} {hostile:?}");
+                }
+            }
+        }
+    }
+}
