@@ -348,14 +348,25 @@ fn audit_verify(
         }
     };
     let key = AuditKey::load(&source).map_err(|e| Error::Config(e.to_string()))?;
+    // Exit codes (docs/configuration.md): 0 intact and complete, 1 broken or incomplete, 2 not
+    // something that can be verified (usage, not a regular file), 3 nothing verified (no records).
     match crate::audit::verify(files, &key) {
         Ok(report) => {
             stdout_write(&format!("{report}\n"))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(if !report.complete() {
+                1
+            } else if report.records == 0 {
+                3
+            } else {
+                0
+            }))
         }
         Err(e) => {
             stdout_write(&format!("{e}\n"))?;
-            Ok(ExitCode::FAILURE)
+            Ok(ExitCode::from(match e {
+                crate::audit::VerifyError::Usage(_) => 2,
+                _ => 1,
+            }))
         }
     }
 }

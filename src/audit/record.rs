@@ -25,10 +25,12 @@ pub enum EventKind {
     ApprovalDenied,
     ConfigReload,
     Shutdown,
+    /// Written by the log itself when its files do not end where the chain head says.
+    AuditGap,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Startup,
         EventKind::AuthSuccess,
         EventKind::AuthFailure,
@@ -42,6 +44,7 @@ impl EventKind {
         EventKind::ApprovalDenied,
         EventKind::ConfigReload,
         EventKind::Shutdown,
+        EventKind::AuditGap,
     ];
 
     /// The name written in the `event` field (and used as the syslog MSGID).
@@ -60,6 +63,7 @@ impl EventKind {
             EventKind::ApprovalDenied => "approval_denied",
             EventKind::ConfigReload => "config_reload",
             EventKind::Shutdown => "shutdown",
+            EventKind::AuditGap => "audit_gap",
         }
     }
 }
