@@ -169,13 +169,18 @@ impl Server {
     /// log. Computed once per call, however many records it writes.
     fn params(&self, config: &Config, call: &Call<'_>) -> Option<Value> {
         config.audit.as_ref().filter(|a| a.log_params)?;
-        Some(
-            config
-                .output
-                .redactor()
-                .redact(Value::Object(call.args.clone()))
-                .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value),
-        )
+        let redactor = config.output.redactor();
+        let unredactable = || Value::String("[unredactable]".into());
+        let values = redactor
+            .redact(Value::Object(call.args.clone()))
+            .map_or_else(|_| unredactable(), |r| r.value);
+        // Key names too (after the values, so field rules still see the names they match).
+        let scrub = |k: &str| match redactor.redact(Value::String(k.to_string())) {
+            Ok(r) if r.report.total() == 0 => None,
+            Ok(r) => Some(r.value.as_str().unwrap_or("[REDACTED]").to_string()),
+            Err(_) => Some("[unredactable]".to_string()),
+        };
+        Some(crate::audit::redact_keys(values, &scrub))
     }
 
     /// The gate, audited: the validated arguments, or (when it refuses) the answer to send, with
@@ -211,7 +216,8 @@ impl Server {
                     Outcome::Denied,
                     &self.params(config, &call),
                 )
-                .reason(err.to_string());
+                // The message may quote an argument's name or value.
+                .reason(redact_text(config, &err.to_string()));
             self.answer_audited(r, &err)
         })
     }
@@ -365,4 +371,16 @@ fn audit_failure(e: &str) -> Value {
     output::failure(&ToolError::Failed(
         "refused: the audit log cannot be written on this server, and no call runs unaudited; tell the operator".into(),
     ))
+}
+
+/// `text` through the redactor, for audit fields that may quote the caller.
+fn redact_text(config: &Config, text: &str) -> String {
+    match config
+        .output
+        .redactor()
+        .redact(Value::String(text.to_string()))
+    {
+        Ok(r) => r.value.as_str().unwrap_or_default().to_string(),
+        Err(_) => "[unredactable]".to_string(),
+    }
 }

@@ -178,3 +178,162 @@ fn deleting_the_head_file_is_reported_and_recorded() {
     assert!(out.contains("head_missing"), "{out}");
     assert!(out.contains("the log reaches it"), "{out}");
 }
+
+// ---- 2. Refusals stay small ------------------------------------------------------------------
+
+/// What a refusal's record may take at most, whatever the caller sent (see docs/configuration.md).
+const REFUSAL_RECORD_MAX: usize = 4096;
+
+#[test]
+fn a_huge_denied_call_leaves_a_small_record_with_a_digest() {
+    let s = setup("bound-params", "");
+    let junk = "x".repeat(900 * 1024);
+    {
+        let mut c = common::Client::initialized(&["serve", "--config", s.config.to_str().unwrap()]);
+        let r = c.call(
+            "get_processes",
+            serde_json::json!({"limit": -1, "junk": junk}),
+        );
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        c.close_stdin();
+        let _ = c.child.wait();
+    }
+    let text = std::fs::read_to_string(&s.log).unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"query_denied\""))
+        .expect("a query_denied record");
+    assert!(
+        line.len() < REFUSAL_RECORD_MAX,
+        "refusal record is {} bytes",
+        line.len()
+    );
+    let rec: Value = serde_json::from_str(line).unwrap();
+    let p = &rec["params"];
+    assert_eq!(p["truncated"], true, "{p}");
+    let full = serde_json::to_string(&serde_json::json!({"junk": junk, "limit": -1})).unwrap();
+    assert_eq!(p["bytes"], full.len());
+    assert_eq!(p["sha256"].as_str().unwrap().len(), 64);
+    assert!(
+        full.starts_with(p["prefix"].as_str().unwrap()),
+        "{}",
+        p["prefix"]
+    );
+    let (code, out) = verify(&s);
+    assert_eq!(code, 0, "{out}");
+}
+
+// ---- 3. `audit:` present but empty ----------------------------------------------------------
+
+#[test]
+fn an_empty_audit_section_is_refused_like_an_empty_map() {
+    let dir = TempDir::new("audit-empty");
+    let config = dir.path("c.yaml");
+    for yaml in [
+        "audit: {}\n",
+        "audit: ~\n",
+        "audit:\n",
+        "audit:\n  # path: /var/log/sysgate/audit.jsonl\n  # key_file: /etc/sysgate/audit.key\n",
+    ] {
+        write_config(&config, yaml, 0o600);
+        for cmd in ["check-config", "serve"] {
+            let (code, _, err) = run(&[cmd, "--config", config.to_str().unwrap()]);
+            assert_ne!(code, 0, "{cmd} accepted {yaml:?}");
+            assert!(
+                err.contains("audit.path is required when the audit section is present"),
+                "{cmd} {yaml:?}: {err}"
+            );
+        }
+    }
+}
+
+// ---- 4. Secrets in key names ----------------------------------------------------------------
+
+#[test]
+fn a_secret_in_an_argument_key_name_is_redacted_in_the_audit_log() {
+    let s = setup("redact-keys", "");
+    {
+        let mut c = common::Client::initialized(&["serve", "--config", s.config.to_str().unwrap()]);
+        let r = c.call(
+            "get_processes",
+            serde_json::json!({"AKIAIOSFODNN7EXAMPLE": 1, "token=s3cr3tvalue": 2, "limit": -1}),
+        );
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        c.close_stdin();
+        let _ = c.child.wait();
+    }
+    let text = std::fs::read_to_string(&s.log).unwrap();
+    assert!(text.contains("query_denied"), "{text}");
+    for secret in ["AKIAIOSFODNN7EXAMPLE", "s3cr3tvalue"] {
+        assert!(!text.contains(secret), "{secret} reached the log: {text}");
+    }
+    let rec: Value =
+        serde_json::from_str(text.lines().find(|l| l.contains("query_denied")).unwrap()).unwrap();
+    let keys: Vec<&String> = rec["params"].as_object().unwrap().keys().collect();
+    assert_eq!(keys.len(), 3, "{keys:?}");
+    assert!(keys.iter().any(|k| k.contains("[REDACTED")), "{keys:?}");
+    let (code, out) = verify(&s);
+    assert_eq!(code, 0, "{out}");
+}
+
+// ---- 5. `audit verify` on what is not a log -------------------------------------------------
+
+/// Runs `audit verify` on `target` with a key file, killed after 10 s so a hang fails the test.
+fn verify_path(s: &Setup, target: &Path) -> (i32, String) {
+    let mut child = std::process::Command::new(common::bin())
+        .args([
+            "audit",
+            "verify",
+            target.to_str().unwrap(),
+            "--key-file",
+            s.dir.path("audit.key").to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let out = child.wait_with_output().unwrap();
+            return (
+                status.code().unwrap_or(-1),
+                String::from_utf8_lossy(&out.stdout).into_owned()
+                    + &String::from_utf8_lossy(&out.stderr),
+            );
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("audit verify {} hung", target.display());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn verify_refuses_a_fifo_without_hanging_and_says_when_nothing_was_verified() {
+    let s = setup("verify-special", "");
+    let fifo = s.dir.path("fifo.jsonl");
+    let ok = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "mkfifo failed");
+    let (code, out) = verify_path(&s, &fifo);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is a FIFO"), "{out}");
+
+    let (code, out) = verify_path(&s, Path::new("/dev/null"));
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("is a device"), "{out}");
+    assert!(!out.contains("intact"), "{out}");
+
+    let empty = s.dir.path("empty.jsonl");
+    std::fs::write(&empty, "").unwrap();
+    let (code, out) = verify_path(&s, &empty);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("nothing verified"), "{out}");
+    assert!(!out.contains("intact"), "{out}");
+}

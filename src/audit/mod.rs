@@ -115,7 +115,10 @@ use std::time::Duration;
 
 pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource};
 pub use log::{AuditLog, AuditSettings, MAX_LINE_BYTES};
-pub use record::{ClientIdentity, EventKind, Outcome, Record, format_rfc3339_millis};
+pub use record::{
+    ClientIdentity, EventKind, MAX_PARAMS_BYTES, MAX_TEXT_BYTES, Outcome, PARAMS_PREFIX_BYTES,
+    Record, bound_params, format_rfc3339_millis, redact_keys,
+};
 pub use syslog::{Facility, SyslogSettings, SyslogStats, SyslogTransport};
 pub use verify::{Finding, GapNote, HeadCheck, Problem, VerifyError, VerifyReport, verify};
 
