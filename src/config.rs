@@ -171,7 +171,7 @@ impl PartialEq for AuditConfig {
 impl AuditConfig {
     /// Load the secrets and build the writer's settings.
     pub fn settings(&self) -> Result<AuditSettings, AuditError> {
-        let mut s = AuditSettings::new(&self.path, AuditKey::load(&self.key)?);
+        let mut s = AuditSettings::new(&self.path, AuditKey::load_for(&self.key, &self.path)?);
         s.fsync = self.fsync;
         s.max_size_bytes = self.max_size_bytes;
         s.max_files = self.max_files;
@@ -511,6 +511,16 @@ pub fn secure_read(path: &Path, kind: FileKind) -> Result<(String, FileCheck), V
 
 /// `secure_read` without the UTF-8 step, for secrets the caller wipes after use.
 pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
+    secure_read_bytes_owned(path, kind, None)
+}
+
+/// `secure_read_bytes` that also accepts files owned by `service` (`Some(uid, why)`), which the
+/// audit key check passes when root reads a key the service user owns.
+pub fn secure_read_bytes_owned(
+    path: &Path,
+    kind: FileKind,
+    service: Option<(u32, &str)>,
+) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
     let name = path.display();
     let what = kind.what();
     let file = File::options()
@@ -543,10 +553,18 @@ pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCh
         )]);
     }
     let euid = crate::sys::euid();
-    if meta.uid() != 0 && meta.uid() != euid {
+    if meta.uid() != 0 && meta.uid() != euid && Some(meta.uid()) != service.map(|s| s.0) {
+        let required = match service {
+            Some((uid, why)) => format!("root or {} ({why})", crate::audit::user_label(uid)),
+            None if euid == 0 => "root (uid 0)".to_string(),
+            None => format!(
+                "root or {}, the user sysgate runs as",
+                crate::audit::user_label(euid)
+            ),
+        };
         check.hard.push(format!(
-            "{what} {name} is owned by uid {}; required: root (uid 0) or the service user (uid {euid})",
-            meta.uid()
+            "{what} {name} is owned by {}; required: {required}",
+            crate::audit::user_label(meta.uid())
         ));
     }
     let mode = meta.mode() & 0o7777;

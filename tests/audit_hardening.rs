@@ -337,3 +337,76 @@ fn verify_refuses_a_fifo_without_hanging_and_says_when_nothing_was_verified() {
     assert!(out.contains("nothing verified"), "{out}");
     assert!(!out.contains("intact"), "{out}");
 }
+
+// ---- 6. Root's verify with a key the service user owns --------------------------------------
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(1).map(|e| e == "0"))
+        .unwrap_or(false)
+}
+
+fn chown(path: &Path, uid: u32) {
+    std::os::unix::fs::chown(path, Some(uid), Some(uid)).unwrap();
+}
+
+#[test]
+fn root_verifies_with_a_key_owned_by_the_service_user_and_names_users_in_refusals() {
+    if !is_root() {
+        eprintln!("skipping: needs root to chown files to a service uid");
+        return;
+    }
+    // A log directory of its own, owned by the "service user" (an unused uid).
+    const SERVICE: u32 = 54_321;
+    let s = setup("key-owner", "");
+    let logdir = s.dir.path("log");
+    std::fs::create_dir(&logdir).unwrap();
+    std::fs::set_permissions(&logdir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let log = logdir.join("audit.jsonl");
+    let key = s.dir.path("audit.key");
+    write_config(
+        &s.config,
+        &format!(
+            "audit:\n  path: {}\n  key_file: {}\n",
+            log.display(),
+            key.display()
+        ),
+        0o600,
+    );
+    query(&s);
+    for p in [&logdir, &log, &key] {
+        chown(p, SERVICE);
+    }
+    let verify_with = |args: &[&str]| {
+        let mut all = vec!["audit", "verify", log.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let (code, out, err) = run(&all);
+        (code, out + &err)
+    };
+    let (code, out) = verify_with(&["--key-file", key.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("audit chain intact"), "{out}");
+    let (code, out) = verify_with(&["--config", s.config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+
+    // Another user's key is refused, and the message says which users would do.
+    chown(&key, SERVICE + 1);
+    let (code, out) = verify_with(&["--key-file", key.to_str().unwrap()]);
+    assert_ne!(code, 0, "{out}");
+    assert!(
+        out.contains(&format!("is owned by uid {}", SERVICE + 1))
+            && out.contains(&format!("required: root or uid {SERVICE}"))
+            && out.contains("owner of the audit directory"),
+        "{out}"
+    );
+    assert!(!out.contains("service user (uid 0)"), "{out}");
+    // Group or other access stays refused for the service user's key too.
+    chown(&key, SERVICE);
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let (code, out) = verify_with(&["--key-file", key.to_str().unwrap()]);
+    assert_ne!(code, 0, "{out}");
+    assert!(out.contains("mode 0640"), "{out}");
+}

@@ -38,7 +38,22 @@ pub struct AuditKey(hmac::Key);
 
 impl AuditKey {
     pub fn load(source: &SecretSource) -> Result<Self, AuditError> {
-        let mut bytes = load_secret(source)?;
+        Self::load_trusting(source, None)
+    }
+
+    /// The key of the log at `log`. As root, a key file may also be owned by the service user,
+    /// taken to be the owner of the log's directory (it writes there): one key, owned by the
+    /// service user and mode 0600, then serves both the service and root's `audit verify`.
+    /// Group and other access stay refused.
+    pub fn load_for(source: &SecretSource, log: &Path) -> Result<Self, AuditError> {
+        Self::load_trusting(source, service_owner(log))
+    }
+
+    fn load_trusting(
+        source: &SecretSource,
+        service: Option<(u32, String)>,
+    ) -> Result<Self, AuditError> {
+        let mut bytes = load_secret(source, service.as_ref().map(|(u, w)| (*u, w.as_str())))?;
         let key = AuditKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes));
         wipe(&mut bytes);
         Ok(key)
@@ -69,7 +84,7 @@ pub struct IdentityHasher(hmac::Key);
 
 impl IdentityHasher {
     pub fn load(source: &SecretSource) -> Result<Self, AuditError> {
-        let mut bytes = load_secret(source)?;
+        let mut bytes = load_secret(source, None)?;
         let h = IdentityHasher(hmac::Key::new(hmac::HMAC_SHA256, &bytes));
         wipe(&mut bytes);
         Ok(h)
@@ -105,9 +120,48 @@ impl fmt::Debug for IdentityHasher {
     }
 }
 
-fn load_secret(source: &SecretSource) -> Result<Vec<u8>, AuditError> {
+/// As root: the non-root owner of `log`'s directory, with the reason it is trusted.
+fn service_owner(log: &Path) -> Option<(u32, String)> {
+    if crate::sys::euid() != 0 {
+        return None;
+    }
+    let dir = match log.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir).ok()?);
+    (uid != 0).then(|| {
+        (
+            uid,
+            format!(
+                "the service user: owner of the audit directory {}",
+                dir.display()
+            ),
+        )
+    })
+}
+
+/// `uid N (name)` from `/etc/passwd`, or `uid N` when it has no entry.
+pub fn user_label(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    match user_name(&passwd, uid) {
+        Some(name) => format!("uid {uid} ({name})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+/// The name of `uid` in `passwd` text (`name:x:uid:...` lines).
+fn user_name(passwd: &str, uid: u32) -> Option<&str> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid && !name.is_empty()).then_some(name)
+    })
+}
+
+fn load_secret(source: &SecretSource, service: Option<(u32, &str)>) -> Result<Vec<u8>, AuditError> {
     let mut text = match source {
-        SecretSource::File(path) => read_secret_file(path)?,
+        SecretSource::File(path) => read_secret_file(path, service)?,
         SecretSource::Env(name) => std::env::var_os(name)
             .ok_or_else(|| AuditError::Secret {
                 source: source.to_string(),
@@ -122,8 +176,8 @@ fn load_secret(source: &SecretSource) -> Result<Vec<u8>, AuditError> {
 
 /// Opened and checked on the handle by the one secure reader the config uses too (no symlink,
 /// no FIFO, regular file, owner root or us, 0600 or stricter).
-fn read_secret_file(path: &Path) -> Result<Vec<u8>, AuditError> {
-    crate::config::secure_read_bytes(path, crate::config::FileKind::Secret)
+fn read_secret_file(path: &Path, service: Option<(u32, &str)>) -> Result<Vec<u8>, AuditError> {
+    crate::config::secure_read_bytes_owned(path, crate::config::FileKind::Secret, service)
         .map(|(bytes, _)| bytes)
         .map_err(|problems| AuditError::Secret {
             source: String::new(),
@@ -177,6 +231,16 @@ mod tests {
 
     fn sign(k: &AuditKey) -> Vec<u8> {
         hmac::sign(k.hmac(), b"x").as_ref().to_vec()
+    }
+
+    #[test]
+    fn user_names_come_from_passwd_lines() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nsysgate:x:998:998::/nonexistent:/usr/sbin/nologin\nbad\n:x:5:5::/:/bin/sh\n";
+        #[rustfmt::skip]
+        let cases = [(0, Some("root")), (998, Some("sysgate")), (5, None), (1000, None)];
+        for (uid, want) in cases {
+            assert_eq!(user_name(passwd, uid), want, "{uid}");
+        }
     }
 
     #[test]

@@ -113,7 +113,7 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource};
+pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource, user_label};
 pub use log::{AuditLog, AuditSettings, MAX_LINE_BYTES};
 pub use record::{
     ClientIdentity, EventKind, MAX_PARAMS_BYTES, MAX_TEXT_BYTES, Outcome, PARAMS_PREFIX_BYTES,
