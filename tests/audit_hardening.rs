@@ -410,3 +410,66 @@ fn root_verifies_with_a_key_owned_by_the_service_user_and_names_users_in_refusal
     assert_ne!(code, 0, "{out}");
     assert!(out.contains("mode 0640"), "{out}");
 }
+
+// ---- 8. Syslog forwarding that cannot reach its socket --------------------------------------
+
+#[test]
+fn syslog_forwarding_is_announced_and_a_missing_socket_is_warned_about() {
+    use std::io::{Read, Write};
+    let s = setup("syslog-missing", "");
+    let socket = s.dir.path("no-such-dir/log.sock");
+    let yaml = std::fs::read_to_string(&s.config).unwrap();
+    write_config(
+        &s.config,
+        &format!(
+            "{}  syslog:\n    enabled: true\n    network: unix\n    addr: {}\n",
+            yaml.trim_start_matches(common::root_prefix()),
+            socket.display()
+        ),
+        0o600,
+    );
+    let mut child = std::process::Command::new(common::bin())
+        .args(["serve", "--config", s.config.to_str().unwrap()])
+        .env_remove("SYSGATE_LOG_LEVEL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#,
+        r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#,
+    ] {
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    // Give the forwarder a moment to try, then end the session.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    drop(stdin);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    let _ = child.wait();
+    let want = format!(
+        "forwarding a copy of every record to syslog over the unix socket {}",
+        socket.display()
+    );
+    assert!(err.contains(&want), "{err}");
+    let warnings: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("cannot forward records to syslog"))
+        .collect();
+    // Several records failed, but within a minute only the first failure is warned about.
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains(&socket.display().to_string()), "{err}");
+    assert!(warnings[0].contains("1 record(s) not forwarded"), "{err}");
+    // The file still has every record.
+    let (code, out) = verify(&s);
+    assert_eq!(code, 0, "{out}");
+}
