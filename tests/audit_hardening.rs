@@ -473,3 +473,161 @@ fn syslog_forwarding_is_announced_and_a_missing_socket_is_warned_about() {
     let (code, out) = verify(&s);
     assert_eq!(code, 0, "{out}");
 }
+
+// ---- 7. The recipe in config/audited-stdio.yaml, followed literally --------------------------
+
+/// The recipe's commands: the indented lines of the file's leading comment.
+fn recipe(yaml: &str) -> Vec<String> {
+    yaml.lines()
+        .take_while(|l| l.starts_with('#') || l.is_empty())
+        .filter_map(|l| l.strip_prefix("#   "))
+        .map(str::to_string)
+        .collect()
+}
+
+/// `line` with the recipe's paths moved under `root`, and the word `sysgate` as a command turned
+/// into the binary under test and as a user or group into `user`.
+fn localise(line: &str, root: &Path, bin: &Path, user: &str) -> String {
+    let line = line
+        .replace("/etc/sysgate", &root.join("etc").display().to_string())
+        .replace("/var/log/sysgate", &root.join("log").display().to_string());
+    let mut out: Vec<String> = Vec::new();
+    for tok in line.split(' ') {
+        let command_position = matches!(out.last().map(String::as_str), None | Some("--" | "&&"));
+        let t = match tok {
+            "sysgate" if command_position => bin.display().to_string(),
+            "sysgate" => user.to_string(),
+            "sysgate:sysgate" => format!("{user}:{user}"),
+            t => t.to_string(),
+        };
+        out.push(t);
+    }
+    out.join(" ")
+}
+
+struct UserGuard(String);
+
+impl Drop for UserGuard {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("userdel").arg(&self.0).status();
+        let _ = std::process::Command::new("groupdel").arg(&self.0).status();
+    }
+}
+
+fn sh(line: &str, cwd: &Path) -> (i32, String) {
+    let out = std::process::Command::new("sh")
+        .args(["-c", line])
+        .current_dir(cwd)
+        .env_remove("SYSGATE_LOG_LEVEL")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn the_audited_stdio_recipe_works_when_followed_literally() {
+    use std::io::{BufRead, BufReader, Write};
+    let have = |c: &str| sh(&format!("command -v {c}"), Path::new("/")).0 == 0;
+    if !is_root()
+        || !["useradd", "userdel", "runuser", "openssl", "install"]
+            .iter()
+            .all(|c| have(c))
+    {
+        eprintln!("skipping: needs root and useradd, runuser, openssl, install");
+        return;
+    }
+    let yaml = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/audited-stdio.yaml"
+    ))
+    .unwrap();
+    let steps = recipe(&yaml);
+    let serve = steps
+        .iter()
+        .position(|l| l.contains(" serve "))
+        .expect("a serve command");
+    let verify_at = steps
+        .iter()
+        .position(|l| l.contains("audit verify"))
+        .expect("a verify command");
+
+    // Everything under one directory the service user can traverse, removed afterwards.
+    let root = TempDir::new("recipe");
+    std::fs::set_permissions(&root.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let user = format!("sgt{}", std::process::id() % 1_000_000);
+    let _guard = UserGuard(user.clone());
+    let bin = root.path("sysgate");
+    std::fs::copy(common::bin(), &bin).unwrap();
+    std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let src = root.path("src");
+    std::fs::create_dir(&src).unwrap();
+    std::fs::write(
+        src.join("audited-stdio.yaml"),
+        localise_text(&yaml, &root.0),
+    )
+    .unwrap();
+
+    for line in &steps[..serve] {
+        let cmd = localise(line, &root.0, &bin, &user);
+        let (code, out) = sh(&cmd, &src);
+        assert_eq!(code, 0, "`{cmd}` failed: {out}");
+    }
+
+    let cmd = localise(&steps[serve], &root.0, &bin, &user);
+    let mut child = std::process::Command::new("sh")
+        .args(["-c", &cmd])
+        .current_dir(&src)
+        .env_remove("SYSGATE_LOG_LEVEL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    for line in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#,
+        r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+        r#"{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"whoami","arguments":{}}}"#,
+    ] {
+        stdin.write_all(format!("{line}\n").as_bytes()).unwrap();
+    }
+    let mut answers = Vec::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while answers.len() < 2 {
+        match lines.next() {
+            Some(Ok(l)) => answers.push(serde_json::from_str::<Value>(&l).unwrap()),
+            _ => break,
+        }
+    }
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(answers.len(), 2, "`{cmd}`: {answers:?} {err}");
+    assert_eq!(
+        answers[1]["result"]["isError"], false,
+        "{}: {err}",
+        answers[1]
+    );
+    let uid_line = sh(&format!("id -u {user}"), Path::new("/")).1;
+    assert_eq!(
+        answers[1]["result"]["structuredContent"]["uid"].to_string(),
+        uid_line.trim(),
+        "the call ran as the service user: {}",
+        answers[1]
+    );
+
+    let cmd = localise(&steps[verify_at], &root.0, &bin, &user);
+    let (code, out) = sh(&cmd, &src);
+    assert_eq!(code, 0, "`{cmd}`: {out}");
+    assert!(out.contains("audit chain intact"), "{out}");
+    assert!(out.contains("the log reaches it"), "{out}");
+}
+
+/// The config's own paths, moved under `root` like the commands'.
+fn localise_text(yaml: &str, root: &Path) -> String {
+    yaml.replace("/etc/sysgate", &root.join("etc").display().to_string())
+        .replace("/var/log/sysgate", &root.join("log").display().to_string())
+}
