@@ -315,6 +315,8 @@ mod tests {
         assert_eq!(parse(&k, b""), HeadState::Missing);
     }
 
+    type LogEnd = Option<(u64, [u8; 32])>;
+
     #[test]
     fn reconcile_decision_table() {
         use GapCause::*;
@@ -328,7 +330,7 @@ mod tests {
             })
         };
         #[rustfmt::skip]
-        let cases: [(Option<(u64, [u8; 32])>, HeadState, Option<Gap>); 9] = [
+        let cases: [(LogEnd, HeadState, Option<Gap>); 9] = [
             (None,         HeadState::Missing,    None),
             (None,         HeadState::Unreadable, g(None, None, 0, GENESIS, HeadUnreadable)),
             (None,         at(9, A),              g(None, Some(9), 10, A, LogBehindHead)),

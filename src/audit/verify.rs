@@ -775,6 +775,55 @@ mod tests {
     }
 
     #[test]
+    fn a_head_lagging_behind_the_log_is_accepted_by_writer_and_verifier() {
+        // As when the process stopped between a record and its head: restore an older head.
+        let dir = TempDir::new("v-head-lag");
+        let path = write_log(&dir, "audit.jsonl", 3, None);
+        let head = head::head_path(&path);
+        let old = std::fs::read(&head).unwrap();
+        let path = write_log(&dir, "audit.jsonl", 2, None);
+        std::fs::write(&head, &old).unwrap();
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert!(r.complete(), "{r}");
+        assert_eq!(
+            r.head,
+            HeadCheck::Reached {
+                path: head.clone(),
+                seq: 2
+            }
+        );
+        // The writer continues without a gap.
+        let path = write_log(&dir, "audit.jsonl", 1, None);
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert_eq!((r.records, r.gaps.len()), (6, 0), "{r}");
+    }
+
+    #[test]
+    fn a_gap_record_excuses_only_the_place_it_names() {
+        let dir = TempDir::new("v-gap");
+        let path = write_log(&dir, "audit.jsonl", 4, None);
+        // Cut the last two records: the next writer notes the gap after seq 1, resumes at 4.
+        let lines = read_lines(&path);
+        write_lines(&path, &lines[..2]);
+        let path = write_log(&dir, "audit.jsonl", 1, None);
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert!(!r.complete());
+        assert_eq!(r.gaps.len(), 1, "{r}");
+        assert_eq!((r.gaps[0].seq, r.gaps[0].after_seq), (4, Some(1)));
+        assert_eq!(r.gaps[0].cause, "log_behind_head");
+        assert!(r.to_string().contains("INCOMPLETE"), "{r}");
+        // Removing a record before the gap record is still a deletion, not excused by it.
+        let lines = read_lines(&path);
+        write_lines(
+            &path,
+            &[lines[0].clone(), lines[2].clone(), lines[3].clone()],
+        );
+        let (f, _) = finding(std::slice::from_ref(&path));
+        assert_eq!(f.line, Some(2));
+        assert!(matches!(f.problem, Problem::Deleted { .. }), "{f}");
+    }
+
+    #[test]
     fn intact_rotated_set_passes_from_base_path_or_any_order() {
         let dir = TempDir::new("v-rotated");
         let path = write_log(&dir, "audit.jsonl", 40, Some(800));
