@@ -1157,7 +1157,14 @@ pub fn summary(c: &Config) -> String {
         c.scopes.enabled.names().join(", "),
         c.scopes.stdio.names().join(", "),
         match &c.audit {
-            Some(a) => format!("; audit log {}", a.path.display()),
+            Some(a) => format!(
+                "; audit log {}{}",
+                a.path.display(),
+                a.syslog.as_ref().map_or(String::new(), |s| format!(
+                    " (a copy to syslog over {})",
+                    s.transport
+                ))
+            ),
             None => "; no audit log".into(),
         },
         if c.scopes.denied_tools.is_empty() {

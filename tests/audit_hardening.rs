@@ -428,6 +428,14 @@ fn syslog_forwarding_is_announced_and_a_missing_socket_is_warned_about() {
         ),
         0o600,
     );
+    // check-config's summary names the target too.
+    let (code, out, err) = run(&["check-config", "--config", s.config.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let target = format!("the unix socket {}", socket.display());
+    assert!(
+        out.contains(&format!("a copy to syslog over {target}")),
+        "{out}"
+    );
     let mut child = std::process::Command::new(common::bin())
         .args(["serve", "--config", s.config.to_str().unwrap()])
         .env_remove("SYSGATE_LOG_LEVEL")
