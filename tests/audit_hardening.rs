@@ -327,7 +327,10 @@ fn verify_refuses_a_fifo_without_hanging_and_says_when_nothing_was_verified() {
 
     let (code, out) = verify_path(&s, Path::new("/dev/null"));
     assert_eq!(code, 2, "{out}");
-    assert!(out.contains("is a device"), "{out}");
+    assert!(
+        out.contains("is a device") && out.contains("nothing was verified"),
+        "{out}"
+    );
     assert!(!out.contains("intact"), "{out}");
 
     let empty = s.dir.path("empty.jsonl");

@@ -456,7 +456,7 @@ fn open_regular(path: &Path) -> Result<File, VerifyError> {
             "not a regular file"
         };
         return Err(VerifyError::Usage(format!(
-            "{} is {what}; an audit log is a regular file",
+            "{} is {what}, not a regular file: nothing was verified",
             path.display()
         )));
     }
