@@ -954,6 +954,22 @@ mod tests {
         std::fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
         assert!(AuditLog::open(AuditSettings::new(&path, key())).is_ok());
 
+        // The head file is created 0600 and held to the same rules as the log.
+        let head = crate::audit::head::head_path(&path);
+        assert_eq!(mode(&head), 0o600);
+        std::fs::set_permissions(&head, Permissions::from_mode(0o644)).unwrap();
+        let e = AuditLog::open(AuditSettings::new(&path, key()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("audit.jsonl.head has mode 0644"), "{e}");
+        std::fs::remove_file(&head).unwrap();
+        std::os::unix::fs::symlink(&target, &head).unwrap();
+        let e = AuditLog::open(AuditSettings::new(&path, key()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("head is a symbolic link"), "{e}");
+        std::fs::remove_file(&head).unwrap();
+
         // A group-writable directory.
         std::fs::set_permissions(dir.path(), Permissions::from_mode(0o770)).unwrap();
         let e = AuditLog::open(AuditSettings::new(&path, key()))
