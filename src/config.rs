@@ -514,7 +514,7 @@ pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCh
     secure_read_bytes_owned(path, kind, None)
 }
 
-/// `secure_read_bytes` that also accepts files owned by `service` (`Some(uid, why)`), which the
+/// `secure_read_bytes` that also accepts files owned by `service` (`Some((uid, why))`), which the
 /// audit key check passes when root reads a key the service user owns.
 pub fn secure_read_bytes_owned(
     path: &Path,

@@ -176,7 +176,7 @@ impl Server {
             .map_or_else(|_| unredactable(), |r| r.value);
         // Key names too (after the values, so field rules still see the names they match).
         let scrub = |k: &str| match redactor.redact(Value::String(k.to_string())) {
-            Ok(r) if r.report.total() == 0 => None,
+            Ok(r) if r.value.as_str() == Some(k) => None,
             Ok(r) => Some(r.value.as_str().unwrap_or("[REDACTED]").to_string()),
             Err(_) => Some("[unredactable]".to_string()),
         };
