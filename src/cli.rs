@@ -2,7 +2,7 @@
 //! Command-line parsing (lexopt), process hardening at startup, and the subcommands.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
@@ -355,15 +355,31 @@ fn audit_verify(
             })?
         }
     };
-    let key = AuditKey::load(&source).map_err(|e| Error::Config(e.to_string()))?;
+    // The key of the log named first (its directory's owner is the service user, see load_for).
+    let key = AuditKey::load_for(
+        &source,
+        files.first().map_or(Path::new("."), |p| p.as_path()),
+    )
+    .map_err(|e| Error::Config(e.to_string()))?;
+    // Exit codes (docs/configuration.md): 0 intact and complete, 1 broken or incomplete, 2 not
+    // something that can be verified (usage, not a regular file), 3 nothing verified (no records).
     match crate::audit::verify(files, &key) {
         Ok(report) => {
             stdout_write(&format!("{report}\n"))?;
-            Ok(ExitCode::SUCCESS)
+            Ok(ExitCode::from(if !report.complete() {
+                1
+            } else if report.records == 0 {
+                3
+            } else {
+                0
+            }))
         }
         Err(e) => {
             stdout_write(&format!("{e}\n"))?;
-            Ok(ExitCode::FAILURE)
+            Ok(ExitCode::from(match e {
+                crate::audit::VerifyError::Usage(_) => 2,
+                _ => 1,
+            }))
         }
     }
 }

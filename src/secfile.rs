@@ -78,6 +78,17 @@ pub fn secure_read_bytes(
     kind: FileKind,
     euid: u32,
 ) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
+    secure_read_bytes_owned(path, kind, euid, None)
+}
+
+/// `secure_read_bytes` that also accepts files owned by `service` (`Some((uid, why))`), which the
+/// audit key check passes when root reads a key the service user owns.
+pub fn secure_read_bytes_owned(
+    path: &Path,
+    kind: FileKind,
+    euid: u32,
+    service: Option<(u32, &str)>,
+) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
     let name = path.display();
     let what = kind.what();
     let file = File::options()
@@ -109,10 +120,15 @@ pub fn secure_read_bytes(
             "{what} {name} is {found}; a regular file is required"
         )]);
     }
-    if meta.uid() != 0 && meta.uid() != euid {
+    if meta.uid() != 0 && meta.uid() != euid && Some(meta.uid()) != service.map(|s| s.0) {
+        let required = match service {
+            Some((uid, why)) => format!("root or {} ({why})", user_label(uid)),
+            None if euid == 0 => "root (uid 0)".to_string(),
+            None => format!("root or {}, the user sysgate runs as", user_label(euid)),
+        };
         check.hard.push(format!(
-            "{what} {name} is owned by uid {}; required: root (uid 0) or the service user (uid {euid})",
-            meta.uid()
+            "{what} {name} is owned by {}; required: {required}",
+            user_label(meta.uid())
         ));
     }
     let mode = meta.mode() & 0o7777;
@@ -145,4 +161,37 @@ pub fn secure_read_bytes(
         .read_to_end(&mut bytes)
         .map_err(|e| vec![format!("cannot read {what} {name}: {e}")])?;
     Ok((bytes, check))
+}
+
+/// `uid N (name)` from `/etc/passwd`, or `uid N` when it has no entry.
+pub fn user_label(uid: u32) -> String {
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    match user_name(&passwd, uid) {
+        Some(name) => format!("uid {uid} ({name})"),
+        None => format!("uid {uid}"),
+    }
+}
+
+/// The name of `uid` in `passwd` text (`name:x:uid:...` lines).
+fn user_name(passwd: &str, uid: u32) -> Option<&str> {
+    passwd.lines().find_map(|l| {
+        let mut f = l.split(':');
+        let name = f.next()?;
+        (f.nth(1)?.parse::<u32>().ok()? == uid && !name.is_empty()).then_some(name)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn user_names_come_from_passwd_lines() {
+        let passwd = "root:x:0:0:root:/root:/bin/sh\nsysgate:x:998:998::/nonexistent:/usr/sbin/nologin\nbad\n:x:5:5::/:/bin/sh\n";
+        #[rustfmt::skip]
+        let cases = [(0, Some("root")), (998, Some("sysgate")), (5, None), (1000, None)];
+        for (uid, want) in cases {
+            assert_eq!(user_name(passwd, uid), want, "{uid}");
+        }
+    }
 }

@@ -47,6 +47,16 @@ pub struct Opened {
     pub mac: [u8; MAC_LEN],
     /// Whether `mac` is the HMAC of the line's content under the key.
     pub authentic: bool,
+    /// Set for an `audit_gap` record: what it says the files held before it.
+    pub gap: Option<GapClaim>,
+}
+
+/// What a gap record says (see `head::Gap`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapClaim {
+    /// `seq` of the last record the files held when the gap was found (`None`: none).
+    pub after_seq: Option<u64>,
+    pub cause: String,
 }
 
 /// Parses one line (without its newline). `Err` says why it is not an audit record at all.
@@ -78,11 +88,25 @@ pub fn open(key: &AuditKey, line: &[u8]) -> Result<Opened, String> {
         .and_then(|v| v.try_into().ok())
         .ok_or("\"prev\" is not 64 hex digits")?;
     let authentic = hmac::verify(key.hmac(), &canonical, &mac).is_ok();
+    let gap = (fields.get("event").and_then(Value::as_str) == Some("audit_gap")).then(|| {
+        let detail = fields.get("detail");
+        GapClaim {
+            after_seq: detail
+                .and_then(|d| d.get("after_seq"))
+                .and_then(Value::as_u64),
+            cause: detail
+                .and_then(|d| d.get("cause"))
+                .and_then(Value::as_str)
+                .unwrap_or("unknown")
+                .to_string(),
+        }
+    });
     Ok(Opened {
         seq,
         prev,
         mac,
         authentic,
+        gap,
     })
 }
 

@@ -38,7 +38,22 @@ pub struct AuditKey(hmac::Key);
 
 impl AuditKey {
     pub fn load(source: &SecretSource) -> Result<Self, AuditError> {
-        let mut bytes = load_secret(source)?;
+        Self::load_trusting(source, None)
+    }
+
+    /// The key of the log at `log`. As root, a key file may also be owned by the service user,
+    /// taken to be the owner of the log's directory (it writes there): one key, owned by the
+    /// service user and mode 0600, then serves both the service and root's `audit verify`.
+    /// Group and other access stay refused.
+    pub fn load_for(source: &SecretSource, log: &Path) -> Result<Self, AuditError> {
+        Self::load_trusting(source, service_owner(log))
+    }
+
+    fn load_trusting(
+        source: &SecretSource,
+        service: Option<(u32, String)>,
+    ) -> Result<Self, AuditError> {
+        let mut bytes = load_secret(source, service.as_ref().map(|(u, w)| (*u, w.as_str())))?;
         let key = AuditKey(hmac::Key::new(hmac::HMAC_SHA256, &bytes));
         wipe(&mut bytes);
         Ok(key)
@@ -69,7 +84,7 @@ pub struct IdentityHasher(hmac::Key);
 
 impl IdentityHasher {
     pub fn load(source: &SecretSource) -> Result<Self, AuditError> {
-        let mut bytes = load_secret(source)?;
+        let mut bytes = load_secret(source, None)?;
         let h = IdentityHasher(hmac::Key::new(hmac::HMAC_SHA256, &bytes));
         wipe(&mut bytes);
         Ok(h)
@@ -105,9 +120,32 @@ impl fmt::Debug for IdentityHasher {
     }
 }
 
-fn load_secret(source: &SecretSource) -> Result<Vec<u8>, AuditError> {
+/// As root: the non-root owner of `log`'s directory, with the reason it is trusted.
+fn service_owner(log: &Path) -> Option<(u32, String)> {
+    if crate::sys::euid() != 0 {
+        return None;
+    }
+    let dir = match log.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let uid = std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(dir).ok()?);
+    (uid != 0).then(|| {
+        (
+            uid,
+            format!(
+                "the service user: owner of the audit directory {}",
+                dir.display()
+            ),
+        )
+    })
+}
+
+pub use crate::secfile::user_label;
+
+fn load_secret(source: &SecretSource, service: Option<(u32, &str)>) -> Result<Vec<u8>, AuditError> {
     let mut text = match source {
-        SecretSource::File(path) => read_secret_file(path)?,
+        SecretSource::File(path) => read_secret_file(path, service)?,
         SecretSource::Env(name) => std::env::var_os(name)
             .ok_or_else(|| AuditError::Secret {
                 source: source.to_string(),
@@ -122,13 +160,18 @@ fn load_secret(source: &SecretSource) -> Result<Vec<u8>, AuditError> {
 
 /// Opened and checked on the handle by the one secure reader the config uses too (no symlink,
 /// no FIFO, regular file, owner root or us, 0600 or stricter).
-fn read_secret_file(path: &Path) -> Result<Vec<u8>, AuditError> {
-    crate::secfile::secure_read_bytes(path, crate::secfile::FileKind::Secret, crate::sys::euid())
-        .map(|(bytes, _)| bytes)
-        .map_err(|problems| AuditError::Secret {
-            source: String::new(),
-            problem: problems.join("; "),
-        })
+fn read_secret_file(path: &Path, service: Option<(u32, &str)>) -> Result<Vec<u8>, AuditError> {
+    crate::secfile::secure_read_bytes_owned(
+        path,
+        crate::secfile::FileKind::Secret,
+        crate::sys::euid(),
+        service,
+    )
+    .map(|(bytes, _)| bytes)
+    .map_err(|problems| AuditError::Secret {
+        source: String::new(),
+        problem: problems.join("; "),
+    })
 }
 
 fn decode_secret(text: &[u8], source: &SecretSource) -> Result<Vec<u8>, AuditError> {

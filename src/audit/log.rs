@@ -14,8 +14,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Map, Value};
 
 use super::chain::{self, GENESIS, MAC_LEN, Opened};
+use super::head::{self, Gap, Head};
 use super::key::{AuditKey, IdentityHasher};
-use super::record::Record;
+use super::record::{EventKind, Outcome, Record};
 use super::syslog::{Forwarder, SyslogSettings, SyslogStats};
 use super::{AuditError, hex};
 
@@ -72,6 +73,9 @@ pub struct AuditLog {
     lock_timeout: Duration,
     anonymize: Option<IdentityHasher>,
     forwarder: Option<Forwarder>,
+    /// `PATH.head`, open for the life of the log; written under the log file's lock.
+    head: File,
+    head_path: PathBuf,
     state: Mutex<State>,
 }
 
@@ -87,12 +91,14 @@ struct State {
     prev: [u8; MAC_LEN],
     /// Set when a failure left the files in a state we must not write past.
     broken: Option<String>,
+    /// The files do not end where the head says: the next record written is a gap record.
+    pending_gap: Option<Gap>,
 }
 
 /// What one attempt under the file lock achieved.
 enum Step {
-    /// The line (with its newline) is in the file.
-    Written(Vec<u8>),
+    /// The line is in the file (and its head updated).
+    Written,
     /// The file was switched (our rotation or another process's); try again on the new one.
     Again,
 }
@@ -122,6 +128,12 @@ impl AuditLog {
         let file = open_log_file(&path)?;
         let meta = file.metadata().map_err(io_err("examine", &path))?;
         check_file(&path, &meta)?;
+        let head_path = head::head_path(&path);
+        let head = head::open(&head_path).map_err(|e| open_err(&head_path, e))?;
+        check_file(
+            &head_path,
+            &head.metadata().map_err(io_err("examine", &head_path))?,
+        )?;
         let mut log = AuditLog {
             key: settings.key,
             max_size_bytes: settings.max_size_bytes,
@@ -130,6 +142,8 @@ impl AuditLog {
             lock_timeout: settings.lock_timeout,
             anonymize: settings.anonymize,
             forwarder: None,
+            head,
+            head_path,
             state: Mutex::new(State {
                 id: (meta.dev(), meta.ino()),
                 file,
@@ -137,6 +151,7 @@ impl AuditLog {
                 next_seq: 0,
                 prev: GENESIS,
                 broken: None,
+                pending_gap: None,
             }),
             path,
         };
@@ -146,11 +161,16 @@ impl AuditLog {
         })?;
         let deadline = Instant::now() + log.lock_timeout;
         lock_file(&st.file, &log.path, deadline, log.lock_timeout)?;
-        let synced = log_sync(&log.key, &log.path, st);
+        let synced = log_sync(&log.key, &log.path, &log.head, st);
         // The lock also goes with the handle; unlocking a valid descriptor does not fail.
         let _ = st.file.unlock();
         synced?;
+        let gap = st.pending_gap.is_some();
         log.forwarder = settings.syslog.map(Forwarder::start).transpose()?;
+        if gap {
+            // On the record at once, before anything else happens under this chain.
+            log.write(None)?;
+        }
         Ok(log)
     }
 
@@ -162,12 +182,15 @@ impl AuditLog {
         if let (Some(h), Some(c)) = (&self.anonymize, record.client.as_mut()) {
             h.anonymize(c);
         }
+        self.write(Some(record))
+    }
+
+    /// Writes `record` (preceded by a pending gap record, if any); `None`: only the gap record.
+    fn write(&self, record: Option<Record>) -> Result<(), AuditError> {
         // Serialise outside the lock; only seq and prev depend on the chain.
-        let mut fields = match serde_json::to_value(&record) {
-            Ok(Value::Object(m)) => m,
-            Ok(_) => return Err(AuditError::Encode("not a JSON object".into())),
-            Err(e) => return Err(AuditError::Encode(e.to_string())),
-        };
+        let mut fields = record
+            .map(|r| Ok::<_, AuditError>((fields_of(&r)?, r.event.name(), r.ts)))
+            .transpose()?;
         let mut guard = self.state.lock().map_err(|_| {
             AuditError::Unusable("a thread panicked while writing the audit log".into())
         })?;
@@ -180,7 +203,7 @@ impl AuditLog {
         let deadline = Instant::now() + self.lock_timeout;
         loop {
             lock_file(&st.file, &self.path, deadline, self.lock_timeout)?;
-            let step = self.locked_step(st, &mut fields);
+            let step = self.locked_step(st, fields.as_mut());
             if !matches!(step, Ok(Step::Again)) {
                 // An `Again` dropped the locked handle, and the lock with it.
                 let _ = st.file.unlock();
@@ -193,13 +216,7 @@ impl AuditLog {
                         self.path.display()
                     )));
                 }
-                Step::Written(mut line) => {
-                    if let Some(f) = &self.forwarder {
-                        line.pop(); // the newline
-                        f.send(record.event.name(), record.ts, line);
-                    }
-                    return Ok(());
-                }
+                Step::Written => return Ok(()),
             }
         }
     }
@@ -218,16 +235,39 @@ impl AuditLog {
         self.forwarder.map(|f| f.close(wait))
     }
 
-    /// One attempt with `st.file` locked.
+    /// One attempt with `st.file` locked: the pending gap record, then the record (if any).
     fn locked_step(
         &self,
         st: &mut State,
-        fields: &mut Map<String, Value>,
+        record: Option<&mut (Map<String, Value>, &'static str, String)>,
     ) -> Result<Step, AuditError> {
         if !self.follow_path(st)? {
             return Ok(Step::Again);
         }
-        log_sync(&self.key, &self.path, st)?;
+        log_sync(&self.key, &self.path, &self.head, st)?;
+        if let Some(gap) = &st.pending_gap {
+            let r = gap_record(gap);
+            let mut fields = fields_of(&r)?;
+            if let Step::Again = self.seal_write(st, &mut fields, r.event.name(), &r.ts)? {
+                return Ok(Step::Again);
+            }
+            st.pending_gap = None;
+        }
+        match record {
+            None => Ok(Step::Written),
+            Some((fields, msgid, ts)) => self.seal_write(st, fields, msgid, ts),
+        }
+    }
+
+    /// Adds `seq` and `prev`, seals, rotates first if needed (`Again`), writes the line, moves
+    /// the head to it and queues the syslog copy.
+    fn seal_write(
+        &self,
+        st: &mut State,
+        fields: &mut Map<String, Value>,
+        msgid: &'static str,
+        ts: &str,
+    ) -> Result<Step, AuditError> {
         fields.insert("seq".into(), st.next_seq.into());
         fields.insert("prev".into(), hex(&st.prev).into());
         let canonical =
@@ -248,9 +288,27 @@ impl AuditLog {
             return Ok(Step::Again);
         }
         self.write_line(st, len, &line)?;
+        let written = Head {
+            seq: st.next_seq,
+            mac,
+        };
         st.next_seq = next_seq;
         st.prev = mac;
-        Ok(Step::Written(line))
+        // After the line (and its fdatasync): a head never names a record the log lacks, except
+        // when the log is cut afterwards, which is what it is there to show.
+        if let Err(e) = head::write(&self.key, &self.head, &written, self.fsync) {
+            st.broken = Some(format!(
+                "a record was written but {} could not be updated ({e}); restart after fixing the cause",
+                self.head_path.display()
+            ));
+            return Err(io_err("write to", &self.head_path)(e));
+        }
+        if let Some(f) = &self.forwarder {
+            let mut line = line;
+            line.pop(); // the newline
+            f.send(msgid, ts.to_string(), line);
+        }
+        Ok(Step::Written)
     }
 
     /// Whether the path still names our file. If not (another process rotated it, or someone
@@ -344,7 +402,10 @@ impl AuditLog {
 /// Brings `st.next_seq`/`st.prev` up to date with the file (locked by the caller) if its length
 /// is not what we left: the last record of the file, or of `PATH.1` if the file is empty. The
 /// chain may only have grown, and its end must verify under our key.
-fn log_sync(key: &AuditKey, path: &Path, st: &mut State) -> Result<(), AuditError> {
+///
+/// Then the head decides: a log that does not reach its head continues after the head (its `seq`
+/// numbers are never reused) with a gap record first (`pending_gap`).
+fn log_sync(key: &AuditKey, path: &Path, head: &File, st: &mut State) -> Result<(), AuditError> {
     let len = st.file.metadata().map_err(io_err("examine", path))?.len();
     if st.known_len == Some(len) {
         return Ok(());
@@ -373,7 +434,7 @@ fn log_sync(key: &AuditKey, path: &Path, st: &mut State) -> Result<(), AuditErro
             }
         }
     };
-    let (next_seq, prev) = match last {
+    let (next_seq, prev) = match &last {
         Some(o) => (o.seq.saturating_add(1), o.mac),
         None => (0, GENESIS),
     };
@@ -387,10 +448,42 @@ fn log_sync(key: &AuditKey, path: &Path, st: &mut State) -> Result<(), AuditErro
             ),
         });
     }
-    st.next_seq = next_seq;
-    st.prev = prev;
+    let head_path = head::head_path(path);
+    let state = head::read(key, head).map_err(io_err("read", &head_path))?;
+    match head::reconcile(last.map(|o| (o.seq, o.mac)), state) {
+        None => {
+            st.next_seq = next_seq;
+            st.prev = prev;
+            st.pending_gap = None;
+        }
+        Some(gap) => {
+            st.next_seq = gap.resume_seq;
+            st.prev = gap.prev;
+            st.pending_gap = Some(gap);
+        }
+    }
     st.known_len = Some(len);
     Ok(())
+}
+
+fn fields_of(record: &Record) -> Result<Map<String, Value>, AuditError> {
+    match serde_json::to_value(record) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(AuditError::Encode("not a JSON object".into())),
+        Err(e) => Err(AuditError::Encode(e.to_string())),
+    }
+}
+
+/// The visible, MACed record of a gap: what the files held, what the head said, and why.
+fn gap_record(gap: &Gap) -> Record {
+    Record::new(EventKind::AuditGap)
+        .result(Outcome::Error)
+        .reason(gap.cause.explain())
+        .detail(serde_json::json!({
+            "cause": gap.cause.name(),
+            "after_seq": gap.after_seq,
+            "head_seq": gap.head_seq,
+        }))
 }
 
 /// Takes the exclusive `flock`, polling (with a short backoff) so that a stuck peer costs at
@@ -786,8 +879,12 @@ mod tests {
         }
         drop(log);
         assert!(rotated_path(&path, 1).exists());
-        // As after a crash between the rename and the creation of the new file: no current file.
-        std::fs::remove_file(&path).unwrap();
+        // As after a crash between the renames of a rotation and the creation of the new file:
+        // PATH.1 holds the newest records and there is no current file.
+        for n in (1..10).rev() {
+            let _ = std::fs::rename(rotated_path(&path, n), rotated_path(&path, n + 1));
+        }
+        std::fs::rename(&path, rotated_path(&path, 1)).unwrap();
         let log = AuditLog::open(AuditSettings::new(&path, key())).unwrap();
         log.append(query(99)).unwrap();
         let first: Value = serde_json::from_str(&lines(&path)[0]).unwrap();
@@ -860,6 +957,22 @@ mod tests {
         );
         std::fs::set_permissions(&path, Permissions::from_mode(0o640)).unwrap();
         assert!(AuditLog::open(AuditSettings::new(&path, key())).is_ok());
+
+        // The head file is created 0600 and held to the same rules as the log.
+        let head = crate::audit::head::head_path(&path);
+        assert_eq!(mode(&head), 0o600);
+        std::fs::set_permissions(&head, Permissions::from_mode(0o644)).unwrap();
+        let e = AuditLog::open(AuditSettings::new(&path, key()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("audit.jsonl.head has mode 0644"), "{e}");
+        std::fs::remove_file(&head).unwrap();
+        std::os::unix::fs::symlink(&target, &head).unwrap();
+        let e = AuditLog::open(AuditSettings::new(&path, key()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("head is a symbolic link"), "{e}");
+        std::fs::remove_file(&head).unwrap();
 
         // A group-writable directory.
         std::fs::set_permissions(dir.path(), Permissions::from_mode(0o770)).unwrap();
@@ -1080,7 +1193,8 @@ mod tests {
         let dir = TempDir::new("log-big");
         let path = dir.join("audit.jsonl");
         let log = AuditLog::open(AuditSettings::new(&path, key())).unwrap();
-        let big = Record::new(EventKind::Query).params(Value::String("x".repeat(MAX_LINE_BYTES)));
+        // `detail` is not bounded (only sysgate writes it), so it can still exceed the line limit.
+        let big = Record::new(EventKind::Query).detail(Value::String("x".repeat(MAX_LINE_BYTES)));
         assert!(matches!(log.append(big), Err(AuditError::TooLarge { .. })));
         log.append(query(0)).unwrap();
         let r = verify(&[path], &key()).unwrap();
@@ -1103,6 +1217,8 @@ mod tests {
             lock_timeout: Duration::from_secs(1),
             anonymize: None,
             forwarder: None,
+            head: File::options().write(true).open("/dev/null").unwrap(),
+            head_path: PathBuf::from("/dev/null"),
             state: Mutex::new(State {
                 file,
                 known_len: Some(0),
@@ -1110,6 +1226,7 @@ mod tests {
                 next_seq: 0,
                 prev: GENESIS,
                 broken: None,
+                pending_gap: None,
             }),
         };
         match log.append(query(0)) {

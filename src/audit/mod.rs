@@ -85,15 +85,23 @@
 //! or absent), which must verify under the key. A file ending in an incomplete line (a crash
 //! mid-write) is refused with the exact `truncate` size to repair it. Files are not compressed.
 //!
+//! `PATH.head` (created 0600, checked like the log) holds the newest record's `seq` and MAC,
+//! MACed with the key, rewritten in place after every record. When the files do not end where the
+//! head says (records cut off the end, the log emptied or replaced, the head deleted or damaged),
+//! the writer puts a MACed `audit_gap` record next, continuing after the head, so no `seq` is
+//! ever reused; [`verify`] reports gap records and whether the log reaches its head.
+//!
 //! # What verification can and cannot show
 //!
 //! [`verify()`] detects an edited, inserted, deleted, reordered or replayed record, a cut last line,
-//! and a missing rotated file, naming the file and line. It cannot detect, from the files alone,
-//! the removal of the *newest* whole records or of the *oldest* files (rotation deletes those
-//! legitimately): compare the report's last `seq`/MAC with a copy kept elsewhere (the syslog
-//! forward), and note whether the chain starts at genesis.
+//! and a missing rotated file, naming the file and line; with the head, also the removal of the
+//! newest records. It cannot detect, from the files alone, the removal of the *oldest* files
+//! (rotation deletes those legitimately), nor the removal of the log, its rotations and the head
+//! together: compare the report's last `seq`/MAC with a copy kept elsewhere (the syslog forward),
+//! and note whether the chain starts at genesis.
 
 mod chain;
+mod head;
 mod key;
 mod log;
 mod record;
@@ -106,12 +114,15 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource};
+pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource, user_label};
 pub use log::{AuditLog, AuditSettings, MAX_LINE_BYTES};
-pub use record::{ClientIdentity, EventKind, Outcome, Record, format_rfc3339_millis};
+pub use record::{
+    ClientIdentity, EventKind, MAX_PARAMS_BYTES, MAX_TEXT_BYTES, Outcome, PARAMS_PREFIX_BYTES,
+    Record, bound_params, format_rfc3339_millis, redact_keys,
+};
 pub use settings::Settings;
 pub use syslog::{Facility, SyslogSettings, SyslogStats, SyslogTransport};
-pub use verify::{Finding, Problem, VerifyError, VerifyReport, verify};
+pub use verify::{Finding, GapNote, HeadCheck, Problem, VerifyError, VerifyReport, verify};
 
 /// Why the audit log could not be opened or a record could not be written.
 #[derive(Debug)]

@@ -25,10 +25,12 @@ pub enum EventKind {
     ApprovalDenied,
     ConfigReload,
     Shutdown,
+    /// Written by the log itself when its files do not end where the chain head says.
+    AuditGap,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 13] = [
+    pub const ALL: [EventKind; 14] = [
         EventKind::Startup,
         EventKind::AuthSuccess,
         EventKind::AuthFailure,
@@ -42,6 +44,7 @@ impl EventKind {
         EventKind::ApprovalDenied,
         EventKind::ConfigReload,
         EventKind::Shutdown,
+        EventKind::AuditGap,
     ];
 
     /// The name written in the `event` field (and used as the syslog MSGID).
@@ -60,6 +63,7 @@ impl EventKind {
             EventKind::ApprovalDenied => "approval_denied",
             EventKind::ConfigReload => "config_reload",
             EventKind::Shutdown => "shutdown",
+            EventKind::AuditGap => "audit_gap",
         }
     }
 }
@@ -135,6 +139,10 @@ impl ClientIdentity {
 /// ```
 ///
 /// `params` and `detail` must already be redacted: the log writes what it is given.
+///
+/// What the caller controls is bounded, so that a few huge calls cannot rotate the history away:
+/// `params` beyond [`MAX_PARAMS_BYTES`] become a summary, `request_id` and `reason` are cut at
+/// [`MAX_TEXT_BYTES`].
 #[derive(Debug, Clone, Serialize)]
 pub struct Record {
     pub(crate) ts: String,
@@ -190,17 +198,19 @@ impl Record {
         self.ts = format_rfc3339_millis(time);
         self
     }
+    /// The request's id; the caller chooses it, so beyond [`MAX_TEXT_BYTES`] it is cut.
     pub fn request_id(mut self, id: impl Into<String>) -> Self {
-        self.request_id = Some(id.into());
+        self.request_id = Some(bound_text(id.into()));
         self
     }
     pub fn tool(mut self, name: impl Into<String>) -> Self {
         self.tool = Some(name.into());
         self
     }
-    /// The call's parameters, already redacted by the caller.
+    /// The call's parameters, already redacted by the caller. Beyond [`MAX_PARAMS_BYTES`] of
+    /// compact JSON only a summary is kept (see [`bound_params`]).
     pub fn params(mut self, params: Value) -> Self {
-        self.params = Some(params);
+        self.params = Some(bound_params(params));
         self
     }
     pub fn client(mut self, client: ClientIdentity) -> Self {
@@ -233,8 +243,9 @@ impl Record {
         self
     }
     /// Why something was denied, failed or happened (free text, no secrets).
+    /// Why; beyond [`MAX_TEXT_BYTES`] it is cut (an error message may quote the caller).
     pub fn reason(mut self, reason: impl Into<String>) -> Self {
-        self.reason = Some(reason.into());
+        self.reason = Some(bound_text(reason.into()));
         self
     }
     /// Event-specific data (config hash and version for `startup`, limit and threshold for
@@ -275,6 +286,80 @@ fn civil_from_days(days: u64) -> (u64, u64, u64) {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + u64::from(m <= 2);
     (y, m, d)
+}
+
+/// Largest `params` (as compact JSON) a record stores whole.
+pub const MAX_PARAMS_BYTES: usize = 2048;
+/// Bytes of the compact JSON kept as `prefix` when `params` is summarised.
+pub const PARAMS_PREFIX_BYTES: usize = 256;
+/// Longest `request_id` or `reason` stored; longer ones are cut and marked.
+pub const MAX_TEXT_BYTES: usize = 512;
+
+/// `params` as stored: unchanged up to [`MAX_PARAMS_BYTES`] of compact JSON; beyond,
+/// `{"truncated": true, "bytes": N, "sha256": "<hex of the compact JSON>", "prefix": "<its first
+/// 256 bytes>"}`. The digest lets an operator holding the arguments (redacted the same way)
+/// recognise them; the prefix shows what kind of call it was.
+pub fn bound_params(params: Value) -> Value {
+    let text = match serde_json::to_string(&params) {
+        Ok(t) if t.len() > MAX_PARAMS_BYTES => t,
+        _ => return params,
+    };
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    serde_json::json!({
+        "truncated": true,
+        "bytes": text.len(),
+        "sha256": super::hex(digest.as_ref()),
+        "prefix": &text[..floor_char_boundary(&text, PARAMS_PREFIX_BYTES)],
+    })
+}
+
+/// `value` with every object key passed through `scrub` (`None`: unchanged), at every depth:
+/// a secret can arrive as a key name as well as a value. Two keys that scrub to the same text
+/// stay apart (`#2`, `#3`, … is appended), so no argument disappears from the record.
+pub fn redact_keys(value: Value, scrub: &dyn Fn(&str) -> Option<String>) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut out = serde_json::Map::with_capacity(map.len());
+            for (k, v) in map {
+                let v = redact_keys(v, scrub);
+                let Some(new) = scrub(&k) else {
+                    out.insert(k, v);
+                    continue;
+                };
+                let mut name = new.clone();
+                let mut n = 1;
+                while out.contains_key(&name) {
+                    n += 1;
+                    name = format!("{new}#{n}");
+                }
+                out.insert(name, v);
+            }
+            Value::Object(out)
+        }
+        Value::Array(items) => {
+            Value::Array(items.into_iter().map(|v| redact_keys(v, scrub)).collect())
+        }
+        other => other,
+    }
+}
+
+/// `text` cut to at most [`MAX_TEXT_BYTES`] (at a char boundary), marked with its full length.
+fn bound_text(mut text: String) -> String {
+    if text.len() > MAX_TEXT_BYTES {
+        let full = text.len();
+        let marker = format!("… [cut: {full} bytes]");
+        text.truncate(floor_char_boundary(&text, MAX_TEXT_BYTES - marker.len()));
+        text.push_str(&marker);
+    }
+    text
+}
+
+fn floor_char_boundary(s: &str, max: usize) -> usize {
+    let mut end = max.min(s.len());
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    end
 }
 
 #[cfg(test)]
@@ -325,6 +410,47 @@ mod tests {
             assert_eq!((y, m, d), expected, "day {day}");
             prev = (y, m, d);
         }
+    }
+
+    #[test]
+    fn params_are_kept_whole_up_to_the_bound_then_summarised() {
+        let small = serde_json::json!({"limit": 5});
+        assert_eq!(bound_params(small.clone()), small);
+        let at_bound = Value::String("a".repeat(MAX_PARAMS_BYTES - 2));
+        assert_eq!(bound_params(at_bound.clone()), at_bound);
+        let big = serde_json::json!({"x": "é".repeat(MAX_PARAMS_BYTES)});
+        let text = serde_json::to_string(&big).unwrap();
+        let b = bound_params(big);
+        assert_eq!(b["truncated"], true);
+        assert_eq!(b["bytes"], text.len());
+        let prefix = b["prefix"].as_str().unwrap();
+        assert!(prefix.len() <= PARAMS_PREFIX_BYTES && text.starts_with(prefix));
+        let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+        assert_eq!(b["sha256"], super::super::hex(digest.as_ref()));
+    }
+
+    #[test]
+    fn key_names_are_scrubbed_at_every_depth_without_collisions() {
+        let scrub = |k: &str| k.starts_with("AKIA").then(|| "[KEY]".to_string());
+        let v = serde_json::json!({"AKIA1": 1, "AKIA2": 2, "ok": {"AKIA3": [{"AKIA4": true}]}});
+        let r = redact_keys(v, &scrub);
+        assert_eq!(
+            r,
+            serde_json::json!({"[KEY]": 1, "[KEY]#2": 2, "ok": {"[KEY]": [{"[KEY]": true}]}})
+        );
+    }
+
+    #[test]
+    fn long_reasons_and_ids_are_cut_and_marked() {
+        let r = Record::new(EventKind::QueryDenied)
+            .reason("ü".repeat(5000))
+            .request_id("1".repeat(10_000));
+        let reason = r.reason.unwrap();
+        assert!(reason.len() <= MAX_TEXT_BYTES, "{}", reason.len());
+        assert!(reason.ends_with("[cut: 10000 bytes]"), "{reason}");
+        assert!(r.request_id.unwrap().ends_with("[cut: 10000 bytes]"));
+        let short = Record::new(EventKind::Query).reason("fine");
+        assert_eq!(short.reason.as_deref(), Some("fine"));
     }
 
     #[test]

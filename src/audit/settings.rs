@@ -38,7 +38,7 @@ impl PartialEq for Settings {
 impl Settings {
     /// Load the secrets and build the writer's settings.
     pub fn settings(&self) -> Result<AuditSettings, AuditError> {
-        let mut s = AuditSettings::new(&self.path, AuditKey::load(&self.key)?);
+        let mut s = AuditSettings::new(&self.path, AuditKey::load_for(&self.key, &self.path)?);
         s.fsync = self.fsync;
         s.max_size_bytes = self.max_size_bytes;
         s.max_files = self.max_files;

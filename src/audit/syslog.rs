@@ -44,6 +44,16 @@ pub enum SyslogTransport {
     Tcp(String),
 }
 
+impl std::fmt::Display for SyslogTransport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SyslogTransport::Unix(p) => write!(f, "the unix socket {}", p.display()),
+            SyslogTransport::Udp(a) => write!(f, "udp {a}"),
+            SyslogTransport::Tcp(a) => write!(f, "tcp {a}"),
+        }
+    }
+}
+
 /// A syslog facility code (0..=23).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Facility(u8);
@@ -146,11 +156,17 @@ impl Forwarder {
             hostname: hostname(),
             pid: std::process::id(),
         };
+        let target = settings.transport.to_string();
+        crate::log::info(&format!(
+            "audit: forwarding a copy of every record to syslog over {target} (facility {}); \
+             records that cannot be forwarded are counted and warned about at most once a minute",
+            settings.facility.code()
+        ));
         let conn = Conn::new(settings.transport, settings.timeout);
         let c = Arc::clone(&counters);
         let thread = std::thread::Builder::new()
             .name("audit-syslog".into())
-            .spawn(move || run(rx, conn, header, &c))
+            .spawn(move || run(rx, conn, header, &c, &target))
             .map_err(|e| AuditError::Io {
                 action: "start the syslog thread for",
                 path: PathBuf::from("syslog"),
@@ -214,14 +230,73 @@ struct Header {
     pid: u32,
 }
 
-fn run(rx: Receiver<Message>, mut conn: Conn, header: Header, counters: &Counters) {
+/// Least time between two warnings about records not forwarded.
+const WARN_EVERY: Duration = Duration::from_secs(60);
+
+fn run(rx: Receiver<Message>, mut conn: Conn, header: Header, counters: &Counters, target: &str) {
+    let lost =
+        || counters.failed.load(Ordering::Relaxed) + counters.dropped.load(Ordering::Relaxed);
+    let mut warn = RateLimit::new(WARN_EVERY);
     for msg in rx {
         let frame = format_message(&header, &msg);
-        let counter = match conn.send(&frame) {
-            Ok(()) => &counters.sent,
-            Err(_) => &counters.failed,
-        };
-        counter.fetch_add(1, Ordering::Relaxed);
+        match conn.send(&frame) {
+            Ok(()) => {
+                counters.sent.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(e) => {
+                counters.failed.fetch_add(1, Ordering::Relaxed);
+                crate::log::debug(&format!("audit: syslog forward over {target} failed: {e}"));
+                if let Some(n) = warn.due(Instant::now(), lost()) {
+                    crate::log::warn(&format!(
+                        "audit: cannot forward records to syslog over {target}: {e}; {n} record(s) \
+                         not forwarded since the last warning (the audit file has them)"
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(n) = warn.pending(lost()) {
+        crate::log::warn(&format!(
+            "audit: {n} record(s) not forwarded to syslog over {target} since the last warning"
+        ));
+    }
+}
+
+/// At most one warning per `every`, each with the count of records lost since the one before.
+#[derive(Debug)]
+struct RateLimit {
+    every: Duration,
+    last: Option<Instant>,
+    reported: u64,
+}
+
+impl RateLimit {
+    fn new(every: Duration) -> Self {
+        RateLimit {
+            every,
+            last: None,
+            reported: 0,
+        }
+    }
+
+    /// `lost`: records lost so far in total. `Some(n)`: warn now about `n` new ones.
+    fn due(&mut self, now: Instant, lost: u64) -> Option<u64> {
+        if self
+            .last
+            .is_some_and(|t| now.duration_since(t) < self.every)
+            || lost <= self.reported
+        {
+            return None;
+        }
+        let n = lost - self.reported;
+        self.last = Some(now);
+        self.reported = lost;
+        Some(n)
+    }
+
+    /// Lost records not yet warned about.
+    fn pending(&self, lost: u64) -> Option<u64> {
+        (lost > self.reported).then(|| lost - self.reported)
     }
 }
 
@@ -416,6 +491,28 @@ mod tests {
     use crate::audit::{AuditKey, AuditLog, AuditSettings};
     use std::io::Read;
     use std::net::TcpListener;
+
+    #[test]
+    fn warnings_are_rate_limited_with_the_count_since_the_last() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut w = RateLimit::new(s(60));
+        #[rustfmt::skip]
+        let steps = [
+            (0, 1, Some(1)),   // the first failure warns at once
+            (1, 5, None),      // within the minute: counted, not warned
+            (59, 9, None),
+            (60, 10, Some(9)), // a minute later: the 9 since the last warning
+            (61, 10, None),
+            (200, 10, None),   // nothing new lost: nothing to say
+            (201, 12, Some(2)),
+        ];
+        for (at, lost, want) in steps {
+            assert_eq!(w.due(t0 + s(at), lost), want, "at {at}s, {lost} lost");
+        }
+        assert_eq!(w.pending(12), None);
+        assert_eq!(w.pending(15), Some(3));
+    }
 
     /// The fields of an RFC 5424 message (no structured data expected).
     #[derive(Debug)]

@@ -6,9 +6,11 @@ use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use super::chain::{self, GENESIS, MAC_LEN, Opened};
+use super::head::{self, HeadState};
 use super::hex;
 use super::key::AuditKey;
 use super::log::{MAX_LINE_BYTES, rotated_path};
@@ -24,6 +26,100 @@ pub struct VerifyReport {
     /// Hex MAC of the newest record: compare it with a copy kept elsewhere (the syslog forward) to
     /// detect the removal of the newest records, which the files alone cannot show.
     pub last_mac: Option<String>,
+    /// Gap records found (each MAC-verified): places where the writer found records missing.
+    pub gaps: Vec<GapNote>,
+    /// What the chain head beside the log says about its end.
+    pub head: HeadCheck,
+}
+
+/// A verified `audit_gap` record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GapNote {
+    pub file: PathBuf,
+    pub line: u64,
+    pub seq: u64,
+    /// The last record the files held when the gap was recorded.
+    pub after_seq: Option<u64>,
+    pub cause: String,
+}
+
+/// The log's end against its head file (`PATH.head`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadCheck {
+    /// The current file (`PATH`) is not among the files given, so there is no head to compare.
+    NotApplicable,
+    /// No head file (or an empty one).
+    Missing(PathBuf),
+    /// The head file does not verify under the key.
+    Unreadable(PathBuf),
+    /// The log's newest record is the one the head names (or comes after it, the head lagging
+    /// by the record being written when the writer stopped).
+    Reached { path: PathBuf, seq: u64 },
+    /// The log ends before the record the head names: newer records were removed.
+    Behind {
+        path: PathBuf,
+        head_seq: u64,
+        log_seq: Option<u64>,
+    },
+    /// The log holds a different record where the head names one.
+    Mismatch { path: PathBuf, head_seq: u64 },
+}
+
+impl HeadCheck {
+    fn ok(&self, records: u64) -> bool {
+        match self {
+            HeadCheck::NotApplicable | HeadCheck::Reached { .. } => true,
+            // An empty log needs no head.
+            HeadCheck::Missing(_) => records == 0,
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Display for HeadCheck {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HeadCheck::NotApplicable => f.write_str(
+                "head not checked: the current file of the log is not among the files given",
+            ),
+            HeadCheck::Missing(p) => write!(
+                f,
+                "head {} is missing: whether the newest records were removed cannot be told",
+                p.display()
+            ),
+            HeadCheck::Unreadable(p) => write!(
+                f,
+                "head {} does not verify under the key (damaged, forged, or another key)",
+                p.display()
+            ),
+            HeadCheck::Reached { path, seq } => {
+                write!(
+                    f,
+                    "head {} names seq {seq}: the log reaches it",
+                    path.display()
+                )
+            }
+            HeadCheck::Behind {
+                path,
+                head_seq,
+                log_seq,
+            } => {
+                let end = log_seq.map_or("holds no record".to_string(), |s| {
+                    format!("ends at seq {s}")
+                });
+                write!(
+                    f,
+                    "head {} names seq {head_seq} but the log {end}: records were removed from its end",
+                    path.display()
+                )
+            }
+            HeadCheck::Mismatch { path, head_seq } => write!(
+                f,
+                "head {} names a different record at seq {head_seq} than the log holds: the log was replaced",
+                path.display()
+            ),
+        }
+    }
 }
 
 impl VerifyReport {
@@ -32,18 +128,50 @@ impl VerifyReport {
     pub fn starts_at_genesis(&self) -> bool {
         self.first_seq.is_none_or(|s| s == 0)
     }
+
+    /// No gap records, and the log reaches its head: nothing is known to be missing.
+    pub fn complete(&self) -> bool {
+        self.gaps.is_empty() && self.head.ok(self.records)
+    }
 }
 
 impl fmt::Display for VerifyReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let names: Vec<String> = self.files.iter().map(|p| p.display().to_string()).collect();
+        if self.records == 0 && self.complete() {
+            return write!(
+                f,
+                "nothing verified: no audit records in {} file(s) ({})",
+                self.files.len(),
+                names.join(", ")
+            );
+        }
+        let verdict = if self.complete() {
+            "audit chain intact"
+        } else {
+            "audit chain INCOMPLETE (records are missing)"
+        };
         write!(
             f,
-            "audit chain intact: {} records in {} file(s) ({})",
+            "{verdict}: {} records in {} file(s) ({})",
             self.records,
             self.files.len(),
             names.join(", ")
         )?;
+        for g in &self.gaps {
+            let after = g
+                .after_seq
+                .map_or("no earlier record".to_string(), |s| format!("seq {s}"));
+            write!(
+                f,
+                "\ngap: {} line {}: gap record seq {} ({}) written after {after}",
+                g.file.display(),
+                g.line,
+                g.seq,
+                g.cause
+            )?;
+        }
+        write!(f, "\n{}", self.head)?;
         if let (Some(first), Some(last), Some(mac)) =
             (self.first_seq, self.last_seq, &self.last_mac)
         {
@@ -186,9 +314,19 @@ impl fmt::Display for Problem {
 
 /// Verifies a log. `files` is either one base path (`audit.jsonl`: its rotations `audit.jsonl.N`
 /// are found beside it) or any list of one log's files in any order (ordered by their `.N`
-/// suffix, oldest first). A log whose own name ends in `.<digits>` is not supported.
+/// suffix, oldest first). A log whose own name ends in `.<digits>` is not supported. Only regular
+/// files are read (a FIFO or device is refused, never waited on); symlinks are not followed.
+/// When the current file is among them, its head (`PATH.head`) is compared with the log's end.
 pub fn verify(files: &[PathBuf], key: &AuditKey) -> Result<VerifyReport, VerifyError> {
     let set = rotation_set(files)?;
+    // The head first: a writer running meanwhile only moves the log past what we read here.
+    let head_state = match set.iter().find(|(_, n)| *n == 0) {
+        Some((base, _)) => {
+            let path = head::head_path(base);
+            Some((read_head(key, &path)?, path))
+        }
+        None => None,
+    };
     // A gap in the numbering is reported once the files before it have been checked.
     let gap = set
         .windows(2)
@@ -203,12 +341,30 @@ pub fn verify(files: &[PathBuf], key: &AuditKey) -> Result<VerifyReport, VerifyE
     let mut prev: Option<(u64, [u8; MAC_LEN])> = None;
     let mut records = 0u64;
     let mut first_seq = None;
+    let mut gaps = Vec::new();
+    let head_seq = match &head_state {
+        Some((HeadState::At(h), _)) => Some(h.seq),
+        _ => None,
+    };
+    let mut mac_at_head = None;
     let mut current = lines.next()?;
     while let Some(entry) = current {
         let next = lines.next()?;
         match judge(key, &entry, prev, next.as_ref()) {
             Ok(o) => {
                 first_seq.get_or_insert(o.seq);
+                if Some(o.seq) == head_seq {
+                    mac_at_head = Some(o.mac);
+                }
+                if let Some(g) = &o.gap {
+                    gaps.push(GapNote {
+                        file: readable[entry.file].clone(),
+                        line: entry.line,
+                        seq: o.seq,
+                        after_seq: g.after_seq,
+                        cause: g.cause.clone(),
+                    });
+                }
                 prev = Some((o.seq, o.mac));
                 records += 1;
             }
@@ -236,13 +392,88 @@ pub fn verify(files: &[PathBuf], key: &AuditKey) -> Result<VerifyReport, VerifyE
             verified: records,
         });
     }
+    let head = match head_state {
+        None => HeadCheck::NotApplicable,
+        Some((HeadState::Missing, path)) => HeadCheck::Missing(path),
+        Some((HeadState::Unreadable, path)) => HeadCheck::Unreadable(path),
+        Some((HeadState::At(h), path)) => match prev {
+            Some((s, _)) if s >= h.seq && mac_at_head == Some(h.mac) => {
+                HeadCheck::Reached { path, seq: h.seq }
+            }
+            Some((s, _)) if s >= h.seq => HeadCheck::Mismatch {
+                path,
+                head_seq: h.seq,
+            },
+            end => HeadCheck::Behind {
+                path,
+                head_seq: h.seq,
+                log_seq: end.map(|(s, _)| s),
+            },
+        },
+    };
     Ok(VerifyReport {
         files: readable,
         records,
         first_seq,
         last_seq: prev.map(|(s, _)| s),
         last_mac: prev.map(|(_, m)| hex(&m)),
+        gaps,
+        head,
     })
+}
+
+/// Opens a file to verify: no symlink, no waiting on a FIFO, a regular file only.
+fn open_regular(path: &Path) -> Result<File, VerifyError> {
+    let io_err = |source| VerifyError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let f = File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                VerifyError::Usage(format!(
+                    "{} is a symbolic link; name the file itself",
+                    path.display()
+                ))
+            } else {
+                io_err(e)
+            }
+        })?;
+    let t = f.metadata().map_err(io_err)?.file_type();
+    if !t.is_file() {
+        let what = if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_dir() {
+            "a directory"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else if t.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        };
+        return Err(VerifyError::Usage(format!(
+            "{} is {what}, not a regular file: nothing was verified",
+            path.display()
+        )));
+    }
+    Ok(f)
+}
+
+fn read_head(key: &AuditKey, path: &Path) -> Result<HeadState, VerifyError> {
+    match open_regular(path) {
+        Ok(f) => head::read(key, &f).map_err(|source| VerifyError::Io {
+            path: path.to_path_buf(),
+            source,
+        }),
+        Err(VerifyError::Io { source, .. }) if source.kind() == io::ErrorKind::NotFound => {
+            Ok(HeadState::Missing)
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// The files to read with their rotation numbers, oldest (highest number) first.
@@ -354,10 +585,7 @@ impl<'a> Lines<'a> {
                     let Some(path) = self.files.get(self.next_file) else {
                         return Ok(None);
                     };
-                    let f = File::open(path).map_err(|source| VerifyError::Io {
-                        path: path.clone(),
-                        source,
-                    })?;
+                    let f = open_regular(path)?;
                     self.line = 0;
                     let (i, r) = self
                         .reader
@@ -430,6 +658,15 @@ fn judge(
         }
         r => r?,
     };
+    // A gap record continues after the last record the writer found; its `prev` is the MAC of a
+    // record the files no longer hold, so only its own MAC (checked above) and place are checked.
+    if let Some(g) = &o.gap {
+        match (prev, g.after_seq) {
+            (None, _) => return Ok(o),
+            (Some((ps, _)), Some(after)) if after == ps && o.seq > ps => return Ok(o),
+            _ => {}
+        }
+    }
     let Some((prev_seq, prev_mac)) = prev else {
         // The oldest record: it may start mid-chain (older files rotated away), but a record
         // claiming to be the first of a chain must start from genesis.
@@ -535,6 +772,55 @@ mod tests {
         std::fs::write(&path, "").unwrap();
         let r = verify(std::slice::from_ref(&path), &key()).unwrap();
         assert_eq!((r.records, r.last_mac), (0, None));
+    }
+
+    #[test]
+    fn a_head_lagging_behind_the_log_is_accepted_by_writer_and_verifier() {
+        // As when the process stopped between a record and its head: restore an older head.
+        let dir = TempDir::new("v-head-lag");
+        let path = write_log(&dir, "audit.jsonl", 3, None);
+        let head = head::head_path(&path);
+        let old = std::fs::read(&head).unwrap();
+        let path = write_log(&dir, "audit.jsonl", 2, None);
+        std::fs::write(&head, &old).unwrap();
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert!(r.complete(), "{r}");
+        assert_eq!(
+            r.head,
+            HeadCheck::Reached {
+                path: head.clone(),
+                seq: 2
+            }
+        );
+        // The writer continues without a gap.
+        let path = write_log(&dir, "audit.jsonl", 1, None);
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert_eq!((r.records, r.gaps.len()), (6, 0), "{r}");
+    }
+
+    #[test]
+    fn a_gap_record_excuses_only_the_place_it_names() {
+        let dir = TempDir::new("v-gap");
+        let path = write_log(&dir, "audit.jsonl", 4, None);
+        // Cut the last two records: the next writer notes the gap after seq 1, resumes at 4.
+        let lines = read_lines(&path);
+        write_lines(&path, &lines[..2]);
+        let path = write_log(&dir, "audit.jsonl", 1, None);
+        let r = verify(std::slice::from_ref(&path), &key()).unwrap();
+        assert!(!r.complete());
+        assert_eq!(r.gaps.len(), 1, "{r}");
+        assert_eq!((r.gaps[0].seq, r.gaps[0].after_seq), (4, Some(1)));
+        assert_eq!(r.gaps[0].cause, "log_behind_head");
+        assert!(r.to_string().contains("INCOMPLETE"), "{r}");
+        // Removing a record before the gap record is still a deletion, not excused by it.
+        let lines = read_lines(&path);
+        write_lines(
+            &path,
+            &[lines[0].clone(), lines[2].clone(), lines[3].clone()],
+        );
+        let (f, _) = finding(std::slice::from_ref(&path));
+        assert_eq!(f.line, Some(2));
+        assert!(matches!(f.problem, Problem::Deleted { .. }), "{f}");
     }
 
     #[test]

@@ -147,7 +147,10 @@ struct FileConfig {
     scopes: Option<BTreeMap<String, FileScope>>,
     queries: Option<FileQueries>,
     stdio: Option<FileStdio>,
-    audit: Option<FileAudit>,
+    /// `Some(None)`: the key is there with no value (`audit: ~`, or only comments under it), which
+    /// is refused like `audit: {}` rather than read as "no audit log".
+    #[serde(default, deserialize_with = "present_even_if_null")]
+    audit: Option<Option<FileAudit>>,
     output: Option<FileOutput>,
     redaction: Option<FileRedaction>,
 }
@@ -462,7 +465,7 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
         }
     }
     if let Some(a) = file.audit {
-        c.audit = audit_section(&mut p, a);
+        c.audit = audit_section(&mut p, a.unwrap_or_default());
     }
     let out = file.output.unwrap_or_default();
     if let Some(f) = out.format {
@@ -605,6 +608,14 @@ fn is_env_name(s: &str) -> bool {
         && s.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
         && !s.as_bytes()[0].is_ascii_digit()
+}
+
+fn present_even_if_null<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 fn audit_section(p: &mut Vec<String>, a: FileAudit) -> Option<AuditConfig> {
@@ -831,7 +842,14 @@ pub fn summary(c: &Config) -> String {
         c.scopes.enabled.names().join(", "),
         c.scopes.stdio.names().join(", "),
         match &c.audit {
-            Some(a) => format!("; audit log {}", a.path.display()),
+            Some(a) => format!(
+                "; audit log {}{}",
+                a.path.display(),
+                a.syslog.as_ref().map_or(String::new(), |s| format!(
+                    " (a copy to syslog over {})",
+                    s.transport
+                ))
+            ),
             None => "; no audit log".into(),
         },
         if c.scopes.denied_tools.is_empty() {

@@ -177,7 +177,7 @@ impl Running {
         let r = self
             .snapshot
             .call_record(&self.call(), event, outcome)
-            .reason(err.to_string());
+            .reason(self.snapshot.redact_text(&err.to_string()));
         answer_audited(&self.snapshot, r, err)
     }
 
@@ -289,7 +289,7 @@ impl Running {
             Err(e) => {
                 records.push(
                     snap.call_record(&call, EventKind::Query, Outcome::Error)
-                        .reason(e.to_string()),
+                        .reason(snap.redact_text(&e.to_string())),
                 );
                 output::failure(&e)
             }

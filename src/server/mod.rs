@@ -112,11 +112,27 @@ impl Snapshot {
     /// there is no audit log), redacted like results: a secret passed in must not land in the log.
     fn params(&self, call: &Call<'_>) -> Option<Value> {
         self.config.audit.as_ref().filter(|a| a.log_params)?;
-        Some(
-            self.redactor()
-                .redact(Value::Object(call.args.clone()))
-                .map_or_else(|_| Value::String("[unredactable]".into()), |r| r.value),
-        )
+        let redactor = self.redactor();
+        let unredactable = || Value::String("[unredactable]".into());
+        let values = redactor
+            .redact(Value::Object(call.args.clone()))
+            .map_or_else(|_| unredactable(), |r| r.value);
+        // Key names too (after the values, so field rules still see the names they match).
+        let scrub = |k: &str| match redactor.redact(Value::String(k.to_string())) {
+            Ok(r) if r.value.as_str() == Some(k) => None,
+            Ok(r) => Some(r.value.as_str().unwrap_or("[REDACTED]").to_string()),
+            Err(_) => Some("[unredactable]".to_string()),
+        };
+        Some(crate::audit::redact_keys(values, &scrub))
+    }
+
+    /// `text` through the redactor, for audit fields that may quote the caller (a refusal's or
+    /// an error's message can name an argument or echo its value).
+    pub fn redact_text(&self, text: &str) -> String {
+        match self.redactor().redact(Value::String(text.to_string())) {
+            Ok(r) => r.value.as_str().unwrap_or_default().to_string(),
+            Err(_) => "[unredactable]".to_string(),
+        }
     }
 }
 
@@ -339,7 +355,7 @@ impl Server {
         let err = denial.error();
         let r = snap
             .call_record(&call, EventKind::QueryDenied, Outcome::Denied)
-            .reason(err.to_string())
+            .reason(snap.redact_text(&err.to_string()))
             .detail(json!({"denial": denial.code()}));
         if denial.is_protocol_error() {
             snap.audit_or_log(r);
