@@ -62,6 +62,8 @@ pub struct Running {
     admitted: Admitted,
     request_id: String,
     started: Instant,
+    /// When the deadline's budget starts (see `Running::new`).
+    armed: Instant,
     budget: Duration,
     completion: Completion,
     cancel: Cancel,
@@ -100,6 +102,11 @@ impl Running {
             .config
             .resources
             .deadline_for(admitted.tool().def.impact);
+        // The deadline is the tool's budget, not the server's one-time setup: a session's first
+        // calls can arrive while the built-in redaction patterns are still compiling (see
+        // `Server::warm_up`), so wait for them here and count the budget from then.
+        let _ = snapshot.redactor();
+        let armed = Instant::now();
         Arc::new(Running {
             server: Arc::clone(server),
             snapshot,
@@ -107,6 +114,7 @@ impl Running {
             admitted,
             request_id,
             started,
+            armed,
             budget,
             completion: Completion::default(),
             cancel: Cancel::default(),
@@ -126,7 +134,7 @@ impl Running {
     }
 
     fn deadline(&self) -> Instant {
-        self.started + self.budget
+        self.armed + self.budget
     }
 
     fn call(&self) -> Call<'_> {
