@@ -151,6 +151,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `main` blocked the handled signals for `serve`'s signal thread; the one-shot commands have
+    // no such thread, so Ctrl-C and SIGTERM act on them as on any command-line tool.
+    if !matches!(inv.command, Command::Serve) {
+        let _ = sys::unblock_signals();
+    }
     match run(inv) {
         Ok(code) => code,
         Err(e) => {
@@ -190,8 +195,6 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             };
         }
         Command::Serve => {
-            // Before any thread exists, so every thread inherits the mask (see sys::block_signals).
-            sys::block_signals().map_err(|e| Error::io("blocking signals", e))?;
             let (config, server) = start(inv.config)?;
             server.audit_event(
                 EventKind::Startup,

@@ -348,3 +348,43 @@ fn the_server_process_is_hardened() {
     let fields: Vec<&str> = core.split_whitespace().collect();
     assert_eq!(&fields[4..6], &["0", "0"], "{core}");
 }
+
+/// SIGHUP, SIGINT and SIGTERM as bits of a /proc `SigBlk` mask (bit n-1 for signal n).
+const HANDLED_SIGNALS: u64 = (1 << (1 - 1)) | (1 << (2 - 1)) | (1 << (15 - 1));
+
+fn blocked_signals(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+#[test]
+fn sighup_while_the_server_is_still_starting_never_kills_it() {
+    let d = TempDir::new("cfg-early-hup");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    // A long command line keeps argument parsing busy for a while: the signals must already be
+    // blocked while it runs, and while the config is loaded and the server built.
+    let mut args = vec!["serve", "--config", p.to_str().unwrap()];
+    args.extend(std::iter::repeat_n("--markdown", 80_000));
+    let mut c = Client::spawn(&args);
+    let pid = c.child.id();
+    // A signal that arrives before the new image runs its own code (while the kernel and the
+    // dynamic loader start it) has its default effect whatever the program does; from the
+    // moment the mask shows the block, SIGHUP must never kill it.
+    let end = std::time::Instant::now() + Duration::from_secs(10);
+    while blocked_signals(pid).is_none_or(|m| m & HANDLED_SIGNALS != HANDLED_SIGNALS) {
+        assert!(std::time::Instant::now() < end, "signals never blocked");
+        assert!(
+            c.child.try_wait().unwrap().is_none(),
+            "exited while starting"
+        );
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    for _ in 0..20 {
+        sighup(&c);
+    }
+    let r = c.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
+    assert_eq!(r["result"]["protocolVersion"], "2025-11-25", "{r}");
+    assert!(c.child.try_wait().unwrap().is_none(), "killed by SIGHUP");
+}
