@@ -1037,14 +1037,20 @@ pub fn apply_env(
         .map(str::to_string)
         .collect();
     for (k, v) in vars {
-        let Some(k) = k.to_str() else { continue };
-        if named.iter().any(|n| n == k) {
+        let k = k.to_string_lossy();
+        if named.iter().any(|n| *n == k) {
             continue; // a secret source the config names, not an override
         }
-        let Some(name) = k.strip_prefix("SYSGATE_") else {
+        // Names are compared without case: to an operator `SYSGATE_audit_key` is the audit key,
+        // so it must be refused like `SYSGATE_AUDIT_KEY`, not ignored with a warning.
+        let Some(name) = k
+            .get(..8)
+            .filter(|p| p.eq_ignore_ascii_case("SYSGATE_"))
+            .map(|_| k[8..].to_ascii_uppercase())
+        else {
             continue;
         };
-        match name {
+        match name.as_str() {
             "LOG_LEVEL" => match v.to_str().and_then(LogLevel::parse) {
                 Some(l) => config.log_level = l,
                 None => problems.push(format!("{k}: must be one of error, warn, info, debug")),
@@ -1258,6 +1264,48 @@ mod tests {
         assert!(apply_env(&mut c, [v("SYSGATE_LOG_LEVEL", "loud")]).is_err());
         apply_env(&mut c, [v("SYSGATE_COLOR", "1")]).unwrap();
         assert!(c.warnings.iter().any(|w| w.contains("SYSGATE_COLOR")));
+    }
+
+    #[test]
+    fn env_names_are_compared_without_case() {
+        let v = |k: &str| (std::ffi::OsString::from(k), std::ffi::OsString::from("x"));
+        // (name, refused, taken as the log level override)
+        let cases = [
+            ("SYSGATE_audit_key", true, false),
+            ("SYSGATE_Allow_Root", true, false),
+            ("sysgate_jwt_secret", true, false),
+            ("Sysgate_Fail_Closed", true, false),
+            ("SYSGATE_scope_admin", true, false),
+            ("sYsGaTe_TlS_cErT", true, false),
+            ("sysgate_log_level", true, true), // the override, with a bad value
+            ("sysgate_color", false, false),
+            ("SYSGATEX_KEY", false, false),
+            ("SYSGATE", false, false),
+            ("MY_SYSGATE_KEY", false, false),
+        ];
+        for (name, refused, level) in cases {
+            let mut c = Config::default();
+            let r = apply_env(&mut c, [v(name)]);
+            assert_eq!(r.is_err(), refused, "{name}: {r:?}");
+            if let Err(e) = r {
+                let want = if level {
+                    "must be one of"
+                } else {
+                    "cannot be overridden"
+                };
+                assert!(
+                    e[0].starts_with(name) && e[0].contains(want),
+                    "{name}: {e:?}"
+                );
+            }
+        }
+        let mut c = Config::default();
+        let level = (
+            std::ffi::OsString::from("Sysgate_Log_Level"),
+            std::ffi::OsString::from("debug"),
+        );
+        apply_env(&mut c, [level]).unwrap();
+        assert_eq!(c.log_level, LogLevel::Debug);
     }
 
     #[test]

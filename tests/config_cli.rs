@@ -202,6 +202,48 @@ fn environment_overrides_of_secrets_or_auth_are_refused() {
 }
 
 #[test]
+fn environment_names_are_checked_without_case() {
+    let d = TempDir::new("cfg-env-case");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    // (variable, refused)
+    let cases = [
+        ("SYSGATE_audit_key", true),
+        ("SYSGATE_Allow_Root", true),
+        ("sysgate_jwt_secret", true),
+        ("Sysgate_Fail_Closed", true),
+        ("SYSGATE_Scopes", true),
+        ("sysgate_color", false),
+    ];
+    for (name, refused) in cases {
+        let out = std::process::Command::new(common::bin())
+            .args(["check-config", "--config", p.to_str().unwrap()])
+            .env_remove("SYSGATE_LOG_LEVEL")
+            .env(name, "hunter2")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(!out.status.success(), refused, "{name}: {err}");
+        let want = if refused {
+            format!("{name}: secrets, authentication and security settings cannot be overridden")
+        } else {
+            format!("{name} is not a recognised override")
+        };
+        assert!(err.contains(&want), "{name}: {err}");
+        assert!(!err.contains("hunter2"), "the value must never be echoed");
+    }
+    let out = std::process::Command::new(common::bin())
+        .args(["check-config", "--config", p.to_str().unwrap()])
+        .env("sysgate_Log_Level", "loud")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a bad log level in any case is refused"
+    );
+}
+
+#[test]
 fn refuses_root_unless_allowed() {
     if root_prefix().is_empty() {
         return; // not running as root: nothing to refuse
