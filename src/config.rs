@@ -606,7 +606,149 @@ pub fn parse(text: &str, source: Option<&Path>) -> Result<Config, Vec<String>> {
         serde_saphyr::from_str_with_options(text, yaml_options())
             .map_err(|e| vec![e.to_string()])?
     };
-    build(file, source)
+    // After the budgeted parse succeeded, so this second pass only sees well-formed, bounded YAML.
+    let mut problems = quoted_typed_values(text);
+    match build(file, source) {
+        Ok(c) if problems.is_empty() => Ok(c),
+        Ok(_) => Err(problems),
+        Err(p) => {
+            problems.extend(p);
+            Err(problems)
+        }
+    }
+}
+
+/// Every boolean (`true` here) and integer (`false` here) setting, as dotted key paths (`*`: any
+/// key). The YAML deserializer turns a quoted `"true"` or `"7"` into a boolean or a number; a quoted
+/// value is a string, so these keys refuse it. Keep in step with the `File*` structs above.
+const TYPED_KEYS: &[(&str, bool)] = &[
+    ("allow_root", true),
+    ("config.fail_closed", true),
+    ("limits.max_message_bytes", false),
+    ("limits.max_json_depth", false),
+    ("limits.max_in_flight", false),
+    ("resources.max_concurrent_queries", false),
+    ("resources.timeouts.minimal", false),
+    ("resources.timeouts.low", false),
+    ("resources.timeouts.medium", false),
+    ("scopes.*.enabled", true),
+    ("audit.enabled", true),
+    ("audit.fsync", true),
+    ("audit.max_size_mb", false),
+    ("audit.max_files", false),
+    ("audit.log_params", true),
+    ("audit.anonymize_identity", true),
+    ("audit.syslog.enabled", true),
+    ("output.caps.max_output_bytes", false),
+    ("output.caps.max_output_lines", false),
+    ("output.caps.max_array_items", false),
+    ("output.caps_by_impact.*.max_output_bytes", false),
+    ("output.caps_by_impact.*.max_output_lines", false),
+    ("output.caps_by_impact.*.max_array_items", false),
+    ("redaction.enabled", true),
+    ("redaction.default_patterns", true),
+    ("redaction.limits.max_input_bytes", false),
+];
+
+/// Whether `path` is a typed key: `Some(true)` boolean, `Some(false)` integer.
+fn typed_key(path: &[String]) -> Option<bool> {
+    TYPED_KEYS.iter().find_map(|(pattern, boolean)| {
+        let mut want = pattern.split('.');
+        let matches = path
+            .iter()
+            .all(|seg| want.next().is_some_and(|w| w == "*" || w == seg))
+            && want.next().is_none();
+        matches.then_some(*boolean)
+    })
+}
+
+/// Problems for typed keys whose value is written quoted (or as a block scalar), with the line.
+fn quoted_typed_values(text: &str) -> Vec<String> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    // One frame per open collection: a mapping holds the key whose value comes next.
+    enum Frame {
+        Map(Option<(String, usize)>),
+        Seq,
+    }
+    let path = |stack: &[Frame]| -> Vec<String> {
+        stack
+            .iter()
+            .map(|f| match f {
+                Frame::Map(k) => k.as_ref().map(|(k, _)| k.clone()).unwrap_or_default(),
+                Frame::Seq => "[]".into(),
+            })
+            .collect()
+    };
+    // A value is complete: its mapping waits for the next key.
+    let done = |stack: &mut Vec<Frame>| {
+        if let Some(Frame::Map(k)) = stack.last_mut() {
+            *k = None;
+        }
+    };
+    let mut problems = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut quoted_anchors = BTreeMap::new();
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { break };
+        let is_key = matches!(stack.last(), Some(Frame::Map(None)));
+        let quoted = match event {
+            Event::Scalar(value, style, anchor, _) => {
+                let written = match style {
+                    ScalarStyle::Plain => None,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        Some("a quoted string")
+                    }
+                    _ => Some("a block string"),
+                };
+                if anchor != 0 {
+                    quoted_anchors.insert(anchor, (value.to_string(), written));
+                }
+                if is_key {
+                    if let Some(Frame::Map(k)) = stack.last_mut() {
+                        *k = Some((value.into_owned(), span.start.line()));
+                    }
+                    continue;
+                }
+                written.map(|w| (value.into_owned(), w))
+            }
+            Event::Alias(id) if !is_key => quoted_anchors
+                .get(&id)
+                .and_then(|(v, written)| written.map(|w| (v.clone(), w))),
+            Event::MappingStart(..) => {
+                stack.push(Frame::Map(None));
+                continue;
+            }
+            Event::SequenceStart(..) => {
+                stack.push(Frame::Seq);
+                continue;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                None
+            }
+            _ => continue,
+        };
+        if let Some((value, written)) = quoted {
+            let key = path(&stack);
+            let line = match stack.last() {
+                Some(Frame::Map(Some((_, line)))) => *line,
+                _ => span.start.line(),
+            };
+            if let Some(boolean) = typed_key(&key) {
+                let (what, how) = if boolean {
+                    ("a boolean", "true or false")
+                } else {
+                    ("a number", "digits only")
+                };
+                problems.push(format!(
+                    "{} (line {line}): {value:?} is {written}, not {what}; write it without quotes ({how})",
+                    key.join(".")
+                ));
+            }
+        }
+        done(&mut stack);
+    }
+    problems
 }
 
 fn range(
@@ -1229,6 +1371,96 @@ mod tests {
         assert!(errs("queries: {deny: [rm_rf]}").contains("unknown tool `rm_rf`"));
         // YAML 1.1 booleans are not booleans here.
         assert!(parse("allow_root: yes", None).is_err());
+    }
+
+    #[test]
+    fn quoted_booleans_and_numbers_are_refused_with_the_key_and_line() {
+        // (yaml, expected problem, or "" when accepted)
+        let cases = [
+            (
+                "allow_root: \"true\"",
+                "allow_root (line 1): \"true\" is a quoted string, not a boolean",
+            ),
+            (
+                "allow_root: 'false'",
+                "allow_root (line 1): \"false\" is a quoted string",
+            ),
+            ("x: &t \"true\"\n", "unknown field `x`"),
+            (
+                "limits:\n  max_in_flight: \"7\"",
+                "limits.max_in_flight (line 2): \"7\" is a quoted string, not a number",
+            ),
+            (
+                "config: {fail_closed: \"false\"}",
+                "config.fail_closed (line 1)",
+            ),
+            (
+                "scopes: {sensitive: {enabled: \"true\"}}",
+                "scopes.sensitive.enabled (line 1)",
+            ),
+            (
+                "resources:\n  timeouts:\n    low: \"50\"",
+                "resources.timeouts.low (line 3)",
+            ),
+            (
+                "output: {caps_by_impact: {low: {max_array_items: '5'}}}",
+                "output.caps_by_impact.low.max_array_items (line 1)",
+            ),
+            (
+                "redaction: {enabled: \"false\"}",
+                "redaction.enabled (line 1)",
+            ),
+            (
+                "redaction: {limits: {max_input_bytes: \"2048\"}}",
+                "redaction.limits.max_input_bytes",
+            ),
+            (
+                "allow_root: |\n  true\n",
+                "allow_root (line 1): \"true\\n\" is a block string",
+            ),
+            ("allow_root: true\nlimits: {max_in_flight: 7}", ""),
+            ("log_level: \"debug\"\nqueries: {deny: [\"whoami\"]}", ""),
+            (
+                "redaction: {patterns: [{name: \"1\", pattern: \"x\", replacement: \"true\"}]}",
+                "",
+            ),
+        ];
+        for (yaml, want) in cases {
+            match parse(yaml, None) {
+                Ok(_) => assert_eq!(want, "", "accepted {yaml:?}"),
+                Err(e) => {
+                    let e = e.join("\n");
+                    assert!(!want.is_empty() && e.contains(want), "{yaml:?}: {e}");
+                }
+            }
+        }
+        // An alias to a quoted value is the same quoted value.
+        let e = errs("audit: {enabled: false, path: &t \"true\"}\nallow_root: *t\n");
+        assert!(
+            e.contains("allow_root (line 2): \"true\" is a quoted string"),
+            "{e}"
+        );
+        // Every typed key exists in the file format: plain values of the right type parse.
+        for (key, boolean) in TYPED_KEYS {
+            let value = if *boolean { "true" } else { "100000" };
+            let mut yaml = String::new();
+            for (depth, seg) in key.split('.').enumerate() {
+                let seg = if seg == "*" {
+                    if depth == 1 && key.starts_with("scopes") {
+                        "core"
+                    } else {
+                        "low"
+                    }
+                } else {
+                    seg
+                };
+                yaml.push_str(&format!("{}{seg}:\n", "  ".repeat(depth)));
+            }
+            yaml.pop();
+            yaml.push_str(&format!(" {value}\n"));
+            let r = serde_saphyr::from_str_with_options::<FileConfig>(&yaml, yaml_options());
+            assert!(r.is_ok(), "{key}: {yaml}: {r:?}");
+        }
     }
 
     #[test]

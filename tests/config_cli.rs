@@ -153,6 +153,67 @@ fn content_problems_are_refused_with_the_key_and_line() {
 }
 
 #[test]
+fn quoted_booleans_and_numbers_are_refused_with_the_key_and_line() {
+    let d = TempDir::new("cfg-quoted");
+    let p = d.path("c.yaml");
+    let first = 1 + root_prefix().lines().count();
+    let cases = [
+        (
+            "allow_root: \"true\"\n",
+            "allow_root",
+            "\"true\" is a quoted string, not a boolean",
+        ),
+        (
+            "config: {fail_closed: 'false'}\n",
+            "config.fail_closed",
+            "\"false\" is a quoted string, not a boolean",
+        ),
+        (
+            "limits:\n  max_in_flight: \"7\"\n",
+            "limits.max_in_flight",
+            "\"7\" is a quoted string, not a number",
+        ),
+        (
+            "scopes: {sensitive: {enabled: \"true\"}}\n",
+            "scopes.sensitive.enabled",
+            "\"true\" is a quoted string, not a boolean",
+        ),
+        (
+            "audit: {enabled: \"false\"}\n",
+            "audit.enabled",
+            "\"false\" is a quoted string, not a boolean",
+        ),
+        (
+            "redaction: {enabled: \"false\"}\n",
+            "redaction.enabled",
+            "\"false\" is a quoted string, not a boolean",
+        ),
+    ];
+    for (yaml, key, want) in cases {
+        // The root opt-in line would duplicate the `allow_root` case's key.
+        let line = if key == "allow_root" {
+            std::fs::write(&p, yaml).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            1
+        } else {
+            write_config(&p, yaml, 0o600);
+            first + yaml.lines().count() - 1
+        };
+        let e = refused(&p);
+        let want = format!("{key} (line {line}): {want}");
+        assert!(e.contains(&want), "for {yaml:?} expected {want:?} in:\n{e}");
+    }
+    // Quoted where a string is expected stays fine.
+    write_config(
+        &p,
+        "log_level: \"debug\"\nqueries: {deny: [\"get_uptime\"]}\n",
+        0o600,
+    );
+    let (code, _, err) = run(&["check-config", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn fail_closed_false_downgrades_only_readability_with_a_loud_warning() {
     let d = TempDir::new("cfg-failopen");
     let p = d.path("c.yaml");
