@@ -506,10 +506,91 @@ pub fn secure_read(path: &Path, kind: FileKind) -> Result<(String, FileCheck), V
     Ok((text, check))
 }
 
+/// What every directory on the path to an operator file must be (see `check_parent_dirs`).
+pub const PARENT_RULE: &str = "every directory on the path is a real directory (not a symbolic \
+    link), owned by root or the service user, and not writable by group or others; only above the \
+    file's own directory may a root-owned sticky directory such as /tmp be writable";
+
+/// A directory on the path to an operator file that breaks `PARENT_RULE`.
+#[derive(Debug)]
+pub struct UnsafeParent {
+    pub dir: PathBuf,
+    pub found: String,
+}
+
+/// Check every directory from `/` down to `path`'s own directory with `lstat`, one component at
+/// a time, so that no symbolic link on the way is followed. Whoever can write a directory on the
+/// path can swap what lies below it; when every directory passes, nobody but root and the service
+/// user can change the path between this check and the open. A sticky directory only lets an
+/// entry's owner rename or remove it, and the entry below must pass too, so a root-owned sticky
+/// directory is accepted above the file's own directory (configs under a private dir in /tmp).
+pub fn check_parent_dirs(path: &Path) -> Result<(), UnsafeParent> {
+    let unsafe_parent = |dir: &Path, found: String| UnsafeParent {
+        dir: dir.to_path_buf(),
+        found,
+    };
+    // A relative path starts at the working directory, whose name the kernel gives without links.
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| unsafe_parent(Path::new("."), format!("cannot be examined: {e}")))?
+            .join(path)
+    };
+    let Some(own_dir) = absolute.parent() else {
+        return Ok(()); // `/` itself: there is no directory above it
+    };
+    let mut dir = PathBuf::new();
+    let mut components = own_dir.components().peekable();
+    while let Some(c) = components.next() {
+        dir.push(c);
+        let meta = std::fs::symlink_metadata(&dir)
+            .map_err(|e| unsafe_parent(&dir, format!("cannot be examined: {e}")))?;
+        let euid = crate::sys::euid();
+        let mode = meta.mode() & 0o7777;
+        let found = if meta.file_type().is_symlink() {
+            Some("is a symbolic link (name the real path)".to_string())
+        } else if !meta.is_dir() {
+            Some("is not a directory".to_string())
+        } else if meta.uid() != 0 && meta.uid() != euid {
+            Some(format!(
+                "is owned by uid {} (root is uid 0, the service user uid {euid})",
+                meta.uid()
+            ))
+        } else if mode & 0o022 != 0 {
+            let sticky_above = mode & 0o1000 != 0 && meta.uid() == 0 && components.peek().is_some();
+            (!sticky_above).then(|| format!("has mode {mode:04o} (writable by group or others)"))
+        } else {
+            None
+        };
+        if let Some(found) = found {
+            return Err(unsafe_parent(&dir, found));
+        }
+    }
+    Ok(())
+}
+
 /// `secure_read` without the UTF-8 step, for secrets the caller wipes after use.
 pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
     let name = path.display();
     let what = kind.what();
+    // The directories first: the open below must not pass through a link or a directory that
+    // someone else can change.
+    check_parent_dirs(path).map_err(|p| {
+        vec![if p.found.starts_with("cannot be examined") {
+            format!(
+                "cannot open {what} {name}: directory {} {}",
+                p.dir.display(),
+                p.found
+            )
+        } else {
+            format!(
+                "{what} {name} is not safe: directory {} {}; required: {PARENT_RULE}",
+                p.dir.display(),
+                p.found
+            )
+        }]
+    })?;
     let file = File::options()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)

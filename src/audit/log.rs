@@ -464,6 +464,12 @@ fn owner_ok(uid: u32) -> bool {
 
 /// Whoever can write the directory can swap our files.
 fn check_dir(path: &Path) -> Result<(), AuditError> {
+    // The same rule as for every operator file: no links, no writable directory on the way.
+    crate::config::check_parent_dirs(path).map_err(|p| AuditError::Insecure {
+        path: p.dir,
+        found: p.found,
+        required: crate::config::PARENT_RULE.into(),
+    })?;
     let dir = parent_dir(path);
     let meta = std::fs::metadata(dir).map_err(io_err("examine the directory", dir))?;
     let mode = meta.mode() & 0o7777;
