@@ -182,14 +182,7 @@ fn every_directory_above_an_operator_file_must_be_safe() {
             ),
             0o600,
         );
-        // The log is opened by the server (and `query`), not yet by check-config.
-        let e = if bad == "key" {
-            refused(&cfg)
-        } else {
-            let (code, _, e) = run(&["query", "whoami", "--config", cfg.to_str().unwrap()]);
-            assert_ne!(code, 0, "{e}");
-            e
-        };
+        let e = refused(&cfg);
         assert!(
             e.contains(&format!("{} is a symbolic link", link.display())),
             "{bad}: {e}"
@@ -428,6 +421,79 @@ fn environment_names_are_checked_without_case() {
         !out.status.success(),
         "a bad log level in any case is refused"
     );
+}
+
+#[test]
+fn check_config_refuses_every_audit_log_that_serve_refuses() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("cfg-auditcheck");
+    std::fs::write(d.path("key"), "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(d.path("key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = d.path("c.yaml");
+    let with_log = |log: &std::path::Path| {
+        write_config(
+            &cfg,
+            &format!(
+                "audit:\n  path: {}\n  key_file: {}\n",
+                log.display(),
+                d.path("key").display()
+            ),
+            0o600,
+        );
+    };
+    let logs = d.path("logs");
+    std::fs::create_dir(&logs).unwrap();
+
+    // (what, set-up, expected in the refusal)
+    let missing = d.path("missing/audit.jsonl");
+    with_log(&missing);
+    assert!(refused(&cfg).contains("No such file or directory"));
+
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    with_log(&logs.join("audit.jsonl"));
+    assert!(refused(&cfg).contains("has mode 0777"));
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let log = logs.join("audit.jsonl");
+    std::fs::write(&log, "").unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(refused(&cfg).contains("has mode 0644"));
+
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&log, "not a record\n").unwrap();
+    let e = refused(&cfg);
+    assert!(e.contains(log.to_str().unwrap()), "{e}");
+
+    if root_prefix().is_empty() {
+        // Not root: a file we cannot write.
+        std::fs::write(&log, "").unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(refused(&cfg).contains("Permission denied"));
+    }
+
+    // A usable log passes, and check-config opened it as serve does.
+    let fresh = logs.join("fresh.jsonl");
+    with_log(&fresh);
+    let (code, out, err) = run(&["check-config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("audit log"), "{out}");
+}
+
+#[test]
+fn check_config_as_root_refuses_what_serve_refuses_as_root() {
+    if root_prefix().is_empty() {
+        return; // not running as root: nothing to refuse
+    }
+    let d = TempDir::new("cfg-root-check");
+    let p = d.path("c.yaml");
+    std::fs::write(&p, "log_level: info\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let e = refused(&p);
+    assert!(
+        e.contains("refusing to run as root (allow_root is false)"),
+        "{e}"
+    );
+    assert!(e.contains("run it as the service user"), "{e}");
 }
 
 #[test]
