@@ -629,12 +629,24 @@ pub fn secure_read_bytes(path: &Path, kind: FileKind) -> Result<(Vec<u8>, FileCh
     }
     let mode = meta.mode() & 0o7777;
     let max = kind.max_mode();
+    // The fix first, then why: an operator who copied the file with a default umask sees 0644.
+    let fix = format!(
+        "fix it with `chmod {max:04o} {name}` ({})",
+        match kind {
+            FileKind::Config => {
+                "the config decides what callers may do on this host: only its owner (root or the \
+                 service user) may write it, and only the owner and its group may read it"
+            }
+            FileKind::Secret => "a key or secret may be read and written by its owner only",
+        }
+    );
     if mode & 0o022 != 0 || mode & 0o7000 != 0 {
         check.hard.push(format!(
-            "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter"
+            "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter: {fix}"
         ));
     } else if mode & !max != 0 {
-        let problem = format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter");
+        let problem =
+            format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter: {fix}");
         // A secret readable by anyone else is already leaked; only the config may be relaxed.
         match kind {
             FileKind::Secret => check.hard.push(problem),
@@ -685,7 +697,7 @@ pub fn parse(text: &str, source: Option<&Path>) -> Result<Config, Vec<String>> {
         FileConfig::default()
     } else {
         serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| vec![e.to_string()])?
+            .map_err(|e| vec![yaml_problem(text, source, &e.to_string())])?
     };
     // After the budgeted parse succeeded, so this second pass only sees well-formed, bounded YAML.
     let mut problems = quoted_typed_values(text);
@@ -697,6 +709,71 @@ pub fn parse(text: &str, source: Option<&Path>) -> Result<Config, Vec<String>> {
             Err(problems)
         }
     }
+}
+
+/// The YAML reader's error as an operator should read it: the file's name instead of `<input>`,
+/// a duplicate key with both lines instead of the parser's option name, and a note that the
+/// reader stops at its first error.
+fn yaml_problem(text: &str, source: Option<&Path>, message: &str) -> String {
+    let message = match first_duplicate_key(text) {
+        Some((key, first, again)) if message.contains("duplicate mapping key") => {
+            format!(
+                "duplicate key `{key}` at line {again} (first at line {first}); give each key once"
+            )
+        }
+        _ => match source {
+            Some(p) => message.replace("--> <input>:", &format!("--> {}:", p.display())),
+            None => message.to_string(),
+        },
+    };
+    format!(
+        "{}\n(the YAML reader stops at its first error, so the lines after it were not checked: \
+         fix this one and check again)",
+        message.trim_end()
+    )
+}
+
+/// The first key given twice in one mapping: (key, line of the first, line of the second).
+fn first_duplicate_key(text: &str) -> Option<(String, usize, usize)> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    // Per open collection: for a mapping, the keys seen and whether the next node is a key.
+    enum Frame {
+        Map(BTreeMap<String, usize>, bool),
+        Seq,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    // A node ended: its mapping (if any) expects a key next, or a value after a key.
+    let node_done = |stack: &mut Vec<Frame>| {
+        if let Some(Frame::Map(_, next_is_key)) = stack.last_mut() {
+            *next_is_key = !*next_is_key;
+        }
+    };
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return None;
+        };
+        match event {
+            Event::Scalar(value, ..) => {
+                if let Some(Frame::Map(keys, true)) = stack.last_mut() {
+                    let line = span.start.line();
+                    if let Some(first) = keys.get(value.as_ref()) {
+                        return Some((value.into_owned(), *first, line));
+                    }
+                    keys.insert(value.into_owned(), line);
+                }
+                node_done(&mut stack);
+            }
+            Event::Alias(_) => node_done(&mut stack),
+            Event::MappingStart(..) => stack.push(Frame::Map(BTreeMap::new(), true)),
+            Event::SequenceStart(..) => stack.push(Frame::Seq),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                node_done(&mut stack);
+            }
+            _ => {}
+        }
+    }
+    None
 }
 
 /// Every boolean (`true` here) and integer (`false` here) setting, as dotted key paths (`*`: any
@@ -1228,7 +1305,7 @@ pub fn load(named: Option<&Path>) -> Result<Config, Vec<String>> {
             if let Some(problem) = check.readable_by_others {
                 if config.fail_closed {
                     return Err(vec![format!(
-                        "{problem} (set config.fail_closed: false to accept this with a warning)"
+                        "{problem}. (Not recommended: `config.fail_closed: false` accepts a readable config with a warning.)"
                     )]);
                 }
                 config.warnings.push(problem);
@@ -1542,6 +1619,29 @@ mod tests {
             let r = serde_saphyr::from_str_with_options::<FileConfig>(&yaml, yaml_options());
             assert!(r.is_ok(), "{key}: {yaml}: {r:?}");
         }
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_with_both_lines() {
+        let cases = [
+            ("a: 1\nb: 2\na: 3\n", Some(("a", 1, 3))),
+            ("x:\n  k: 1\n  j: [1, 2]\n  k: 2\n", Some(("k", 2, 4))),
+            ("x: {k: 1}\ny: {k: 1}\n", None),
+            ("l: [{k: 1}, {k: 2}]\n", None),
+            ("k: v\nv: k\n", None),
+            ("a: {b: 1}\nc: 2\na: 3\n", Some(("a", 1, 3))),
+        ];
+        for (yaml, want) in cases {
+            let got = first_duplicate_key(yaml);
+            let got = got.as_ref().map(|(k, f, s)| (k.as_str(), *f, *s));
+            assert_eq!(got, want, "{yaml:?}");
+        }
+        let e = errs("log_level: info\nlimits: {max_in_flight: 3}\nlog_level: debug\n");
+        assert!(
+            e.starts_with("duplicate key `log_level` at line 3 (first at line 1)"),
+            "{e}"
+        );
+        assert!(!e.contains("DuplicateKeyPolicy"), "{e}");
     }
 
     #[test]

@@ -240,7 +240,7 @@ fn content_problems_are_refused_with_the_key_and_line() {
         ),
         (
             "log_level: info\nlog_level: debug\n",
-            "duplicate mapping key",
+            "duplicate key `log_level`",
         ),
         ("transport: https\n", "transport: `https` is not available"),
         ("transport: http\n", "plain `http` is never allowed"),
@@ -330,6 +330,83 @@ fn quoted_booleans_and_numbers_are_refused_with_the_key_and_line() {
     );
     let (code, _, err) = run(&["check-config", "--config", p.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn yaml_errors_name_the_file_the_lines_and_what_was_not_checked() {
+    let d = TempDir::new("cfg-yamlerr");
+    let p = d.path("c.yaml");
+    let name = p.to_str().unwrap();
+    let first = root_prefix().lines().count();
+    write_config(&p, "limits:\n  max_in_flight: [1\nfoo: : :\n", 0o600);
+    let e = refused(&p);
+    assert!(e.contains(&format!("--> {name}:{}:", first + 2)), "{e}");
+    assert!(!e.contains("<input>"), "{e}");
+    assert!(e.contains("the lines after it were not checked"), "{e}");
+
+    write_config(
+        &p,
+        "log_level: info\nlimits: {max_in_flight: 3}\nlog_level: debug\n",
+        0o600,
+    );
+    let e = refused(&p);
+    let want = format!(
+        "{name}: duplicate key `log_level` at line {} (first at line {})",
+        first + 3,
+        first + 1
+    );
+    assert!(e.contains(&want), "{e}");
+    assert!(!e.contains("DuplicateKeyPolicy"), "{e}");
+}
+
+#[test]
+fn a_too_open_mode_is_told_the_rule_and_the_chmod_first() {
+    let d = TempDir::new("cfg-chmod");
+    let p = d.path("c.yaml");
+    let name = p.to_str().unwrap();
+    write_config(&p, "", 0o644);
+    let e = refused(&p);
+    let fix = format!("required 0640 or stricter: fix it with `chmod 0640 {name}`");
+    assert!(e.contains(&fix), "{e}");
+    assert!(
+        e.contains("only the owner and its group may read it"),
+        "{e}"
+    );
+    let (chmod, fail_open) = (e.find("chmod").unwrap(), e.find("fail_closed").unwrap());
+    assert!(chmod < fail_open, "the chmod fix comes first: {e}");
+    write_config(&p, "", 0o664);
+    assert!(refused(&p).contains(
+        "which lets others change it; required 0640 or stricter: fix it with `chmod 0640"
+    ));
+
+    // The shipped examples say at the top that a checkout's 0644 copy is refused, and a 0644
+    // copy of each is refused with the fix.
+    let mut n = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        n += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let head: String = text.lines().take(6).collect::<Vec<_>>().join("\n");
+        assert!(
+            head.contains("0644") && head.contains("refuses"),
+            "{}: {head}",
+            path.display()
+        );
+        let copy = d.path("example.yaml");
+        std::fs::write(&copy, &text).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (code, _, e) = run(&["check-config", "--config", copy.to_str().unwrap()]);
+        assert_ne!(code, 0);
+        assert!(
+            e.contains("fix it with `chmod 0640"),
+            "{}: {e}",
+            path.display()
+        );
+    }
+    assert!(n >= 2, "no example configs found");
 }
 
 #[test]
