@@ -1050,7 +1050,13 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     };
     if let Some(q) = file.queries {
         for name in q.deny {
-            if crate::tools::definitions().any(|d| d.name == name) {
+            if name == crate::policy::ALWAYS_CALLABLE {
+                p.push(format!(
+                    "queries.deny: `{name}` cannot be denied: every caller may always call it (the \
+                     server's instructions tell agents to, and it only describes the caller's own \
+                     access); remove it from the list"
+                ));
+            } else if crate::tools::definitions().any(|d| d.name == name) {
                 c.scopes.denied_tools.insert(name);
             } else {
                 p.push(format!(
@@ -1058,6 +1064,20 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
                 ));
             }
         }
+    }
+    // Only whoami left is almost certainly a mistake (a disabled scope, a narrow stdio.scopes or
+    // a long deny list): say so on every start, reload and check-config.
+    let usable = crate::tools::definitions().any(|d| {
+        d.name != crate::policy::ALWAYS_CALLABLE
+            && c.scopes.stdio.contains(d.scope)
+            && !c.scopes.denied_tools.contains(d.name)
+    });
+    if !usable {
+        c.warnings.push(format!(
+            "stdio callers get no tools except `{}`: every tool's scope is disabled or not granted \
+             in stdio.scopes, or the tool is in queries.deny (see `sysgate tools` for each tool's scope)",
+            crate::policy::ALWAYS_CALLABLE
+        ));
     }
     if let Some(a) = file.audit {
         c.audit = audit_section(&mut p, a);
@@ -1577,7 +1597,10 @@ mod tests {
                 "allow_root (line 1): \"true\\n\" is a block string",
             ),
             ("allow_root: true\nlimits: {max_in_flight: 7}", ""),
-            ("log_level: \"debug\"\nqueries: {deny: [\"whoami\"]}", ""),
+            (
+                "log_level: \"debug\"\nqueries: {deny: [\"get_uptime\"]}",
+                "",
+            ),
             (
                 "redaction: {patterns: [{name: \"1\", pattern: \"x\", replacement: \"true\"}]}",
                 "",
@@ -1642,6 +1665,30 @@ mod tests {
             "{e}"
         );
         assert!(!e.contains("DuplicateKeyPolicy"), "{e}");
+    }
+
+    #[test]
+    fn whoami_cannot_be_denied_and_a_config_without_tools_is_warned_about() {
+        let e = errs("queries: {deny: [get_uptime, whoami]}");
+        assert!(e.contains("queries.deny: `whoami` cannot be denied"), "{e}");
+        let no_tools = |c: &Config| c.warnings.iter().any(|w| w.contains("get no tools except"));
+        // (config, warned)
+        let cases = [
+            ("", false),
+            ("queries: {deny: [get_uptime]}", false),
+            ("scopes: {core: {enabled: false}}", true),
+            ("stdio: {scopes: [hooks]}", true),
+            ("stdio: {scopes: [readonly]}", false),
+        ];
+        for (yaml, warned) in cases {
+            assert_eq!(no_tools(&parse(yaml, None).unwrap()), warned, "{yaml:?}");
+        }
+        let all_but_whoami: Vec<&str> = crate::tools::definitions()
+            .map(|d| d.name)
+            .filter(|n| *n != "whoami")
+            .collect();
+        let yaml = format!("queries: {{deny: [{}]}}", all_but_whoami.join(", "));
+        assert!(no_tools(&parse(&yaml, None).unwrap()), "{yaml}");
     }
 
     #[test]
@@ -1725,7 +1772,7 @@ mod tests {
     fn reload_keeps_restart_only_settings() {
         let old = Config::default();
         let mut new = parse(
-            "resources: {max_concurrent_queries: 9}\nqueries: {deny: [whoami]}",
+            "resources: {max_concurrent_queries: 9}\nqueries: {deny: [get_load]}",
             None,
         )
         .unwrap();
@@ -1734,6 +1781,6 @@ mod tests {
             vec!["resources.max_concurrent_queries"]
         );
         assert_eq!(new.resources.max_concurrent_queries, 5);
-        assert!(new.scopes.denied_tools.contains("whoami"));
+        assert!(new.scopes.denied_tools.contains("get_load"));
     }
 }

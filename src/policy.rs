@@ -172,10 +172,16 @@ pub fn effective_scopes(config: &Config, caller: &Caller) -> ScopeSet {
         .intersect(config.scopes.enabled)
 }
 
+/// The one tool every caller may always list and call, whatever the scopes and `queries.deny`
+/// say: the server's instructions tell agents to call it first, and it only describes the
+/// caller's own access. The config refuses to name it in `queries.deny`.
+pub const ALWAYS_CALLABLE: &str = "whoami";
+
 /// Whether `caller` may see `tool` at all (used by `tools/list` and `whoami`).
 pub fn visible(config: &Config, caller: &Caller, tool: &Tool) -> bool {
-    effective_scopes(config, caller).contains(tool.def.scope)
-        && !config.scopes.denied_tools.contains(tool.def.name)
+    tool.def.name == ALWAYS_CALLABLE
+        || effective_scopes(config, caller).contains(tool.def.scope)
+            && !config.scopes.denied_tools.contains(tool.def.name)
 }
 
 /// The gate: decide whether `caller` may run `tool` with `args`. Returns the validated arguments.
@@ -187,20 +193,21 @@ pub fn check(
     args: Option<&Value>,
 ) -> Result<Map<String, Value>, ToolError> {
     let scope = tool.def.scope;
-    if !config.scopes.enabled.contains(scope) {
+    let always = tool.def.name == ALWAYS_CALLABLE;
+    if !always && !config.scopes.enabled.contains(scope) {
         return Err(ToolError::Denied(format!(
             "tool `{}` belongs to scope `{scope}`, which is disabled on this server; an operator must enable it in the config",
             tool.def.name
         )));
     }
-    if config.scopes.denied_tools.contains(tool.def.name) {
+    if !always && config.scopes.denied_tools.contains(tool.def.name) {
         return Err(ToolError::Denied(format!(
             "tool `{}` is denied by this server's configuration (queries.deny)",
             tool.def.name
         )));
     }
     let held = effective_scopes(config, caller);
-    if !held.contains(scope) {
+    if !always && !held.contains(scope) {
         return Err(ToolError::Denied(format!(
             "tool `{}` needs scope `{scope}`, which this caller does not hold (granted: {})",
             tool.def.name,

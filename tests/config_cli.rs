@@ -639,6 +639,49 @@ fn a_disabled_scope_or_denied_tool_is_absent_and_refused_with_the_reason() {
     );
 }
 
+#[test]
+fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
+    let d = TempDir::new("cfg-whoami");
+    let p = d.path("c.yaml");
+    let name = p.to_str().unwrap();
+    // Naming it in queries.deny cannot take effect, so it is refused.
+    write_config(&p, "queries: {deny: [whoami]}\n", 0o600);
+    assert!(refused(&p).contains("queries.deny: `whoami` cannot be denied"));
+
+    for yaml in [
+        "scopes: {core: {enabled: false}}\n",
+        "stdio: {scopes: [hooks]}\n",
+    ] {
+        // A generous deadline: the first call may wait for the redactor on a busy machine.
+        let yaml = format!("{yaml}resources: {{timeouts: {{minimal: 10000}}}}\n");
+        let yaml = yaml.as_str();
+        write_config(&p, yaml, 0o600);
+        let (code, _, err) = run(&["check-config", "--config", name]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("WARNING: stdio callers get no tools except `whoami`"),
+            "{yaml}: {err}"
+        );
+        // The server warns at startup too (query runs the same start-up).
+        let (code, out, err) = run(&["query", "whoami", "--config", name]);
+        assert_eq!(code, 0, "{yaml}: {err}");
+        assert!(err.contains("get no tools except `whoami`"), "{err}");
+        assert!(out.contains("\"whoami\""), "{out}");
+
+        let mut c = Client::initialized(&["serve", "--config", name]);
+        assert_eq!(tool_names(&mut c), vec!["whoami".to_string()], "{yaml}");
+        let r = c.call("whoami", json!({}));
+        assert_eq!(r["result"]["isError"], false, "{yaml}: {r}");
+        assert_eq!(r["result"]["structuredContent"]["tools"], json!(["whoami"]));
+        let r = c.call("get_uptime", json!({}));
+        assert_eq!(r["result"]["isError"], true, "{yaml}: {r}");
+    }
+    // A config that leaves tools gets no such warning.
+    write_config(&p, "queries: {deny: [get_uptime]}\n", 0o600);
+    let (_, _, err) = run(&["check-config", "--config", name]);
+    assert!(!err.contains("get no tools"), "{err}");
+}
+
 fn sighup(c: &Client) {
     let st = std::process::Command::new("kill")
         .args(["-HUP", &c.child.id().to_string()])
