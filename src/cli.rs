@@ -180,15 +180,21 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             // Exactly what `serve` runs before it reads a request (the same function, so no
             // check can be missed): the config and its files, the root rule, and the audit log,
             // opened as the server opens it. Only the listener is left out.
-            let (config, _server) = start(inv.config).inspect_err(|e| {
-                if sys::euid() == 0 && e.to_string().contains(ROOT_REFUSAL) {
-                    log::info(
-                        "check-config ran as root, so it checked what `serve` would do as root; \
-                         run it as the service user (e.g. `sudo -u sysgate sysgate check-config \
-                         --config FILE`) to check the config the way the server will run it",
-                    );
+            let (config, _server) = match start(inv.config) {
+                Ok(started) => started,
+                Err(e) => {
+                    log::error(&e.to_string());
+                    if sys::euid() == 0 && e.to_string().contains(ROOT_REFUSAL) {
+                        log::info(
+                            "check-config ran as root, so it checked what `serve` would do as \
+                             root; run it as the service user (e.g. `sudo -u sysgate sysgate \
+                             check-config --config FILE`) to check the config the way the server \
+                             will run it",
+                        );
+                    }
+                    return Ok(ExitCode::FAILURE);
                 }
-            })?;
+            };
             stdout_write(&format!("{}\n", config::summary(&config)))?;
         }
         Command::Serve => {
