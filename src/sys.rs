@@ -172,8 +172,8 @@ fn handled_set() -> libc::sigset_t {
 }
 
 /// Block SIGHUP, SIGTERM and SIGINT in the calling thread. Called as the first statement of
-/// `main`, before any thread exists, so every thread inherits the mask and only `wait_signal` ever sees them:
-/// no asynchronous signal handler runs in this process.
+/// `main`, before any thread exists, so every thread inherits the mask and only `wait_signal`
+/// ever sees them: no asynchronous signal handler runs in this process.
 pub fn block_signals() -> io::Result<()> {
     let set = handled_set();
     // SAFETY: `set` is an initialised sigset_t; passing a null old-set pointer is allowed.
