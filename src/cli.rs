@@ -150,6 +150,11 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // `main` blocked the handled signals for `serve`'s signal thread; the one-shot commands have
+    // no such thread, so Ctrl-C and SIGTERM act on them as on any command-line tool.
+    if !matches!(inv.command, Command::Serve) {
+        let _ = sys::unblock_signals();
+    }
     match run(inv) {
         Ok(code) => code,
         Err(e) => {
@@ -171,26 +176,27 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
         Command::Help => stdout_write(HELP)?,
         Command::Version => stdout_write(&format!("sysgate {}\n", crate::VERSION))?,
         Command::CheckConfig => {
-            return match config::load(inv.config.as_deref()) {
-                Ok(c) => {
-                    for w in &c.warnings {
-                        log::warn(w);
+            // Exactly what `serve` runs before it reads a request (the same function, so no
+            // check can be missed): the config and its files, the root rule, and the audit log,
+            // opened as the server opens it. Only the listener is left out.
+            let (config, _server) = match start(inv.config) {
+                Ok(started) => started,
+                Err(e) => {
+                    log::error(&e.to_string());
+                    if sys::euid() == 0 && e.to_string().contains(ROOT_REFUSAL) {
+                        log::info(
+                            "check-config ran as root, so it checked what `serve` would do as \
+                             root; run it as the service user (e.g. `sudo -u sysgate sysgate \
+                             check-config --config FILE`) to check the config the way the server \
+                             will run it",
+                        );
                     }
-                    stdout_write(&format!("{}\n", config::summary(&c)))?;
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(problems) => {
-                    for p in &problems {
-                        log::error(p);
-                    }
-                    log::error(&format!("config invalid: {} problem(s)", problems.len()));
-                    Ok(ExitCode::FAILURE)
+                    return Ok(ExitCode::FAILURE);
                 }
             };
+            stdout_write(&format!("{}\n", config::summary(&config)))?;
         }
         Command::Serve => {
-            // Before any thread exists, so every thread inherits the mask (see sys::block_signals).
-            sys::block_signals().map_err(|e| Error::io("blocking signals", e))?;
             let (config, server) = start(inv.config)?;
             server.audit_event(
                 EventKind::Startup,
@@ -238,6 +244,9 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How the root refusal starts (check-config adds a hint after it).
+const ROOT_REFUSAL: &str = "refusing to run as root (allow_root is false)";
+
 /// Harden the process, load and check the config, refuse unsafe situations, build the server.
 /// Everything here happens before any listener opens or any tool runs.
 fn start(config_arg: Option<PathBuf>) -> Result<(Arc<Config>, Arc<Server>), Error> {
@@ -264,11 +273,10 @@ fn start(config_arg: Option<PathBuf>) -> Result<(Arc<Config>, Arc<Server>), Erro
     }
     if sys::euid() == 0 {
         if !config.allow_root {
-            return Err(Error::Config(
-                "refusing to run as root: sysgate needs no privileges for its read-only tools. Run it as an \
+            return Err(Error::Config(format!(
+                "{ROOT_REFUSAL}: sysgate needs no privileges for its read-only tools. Run it as an \
                  unprivileged service user, or set `allow_root: true` in the config if you accept what root adds"
-                    .into(),
-            ));
+            )));
         }
         log::warn(
             "running as root (allow_root: true): tools read with root's rights, e.g. every process's \

@@ -6,7 +6,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Larger config files are refused before parsing.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
@@ -72,6 +72,72 @@ pub fn secure_read(
     Ok((text, check))
 }
 
+/// What every directory on the path to an operator file must be (see `check_parent_dirs`).
+pub const PARENT_RULE: &str = "every directory on the path is a real directory (not a symbolic \
+    link), owned by root or the service user, and not writable by group or others; only above the \
+    file's own directory may a root-owned sticky directory such as /tmp be writable";
+
+/// A directory on the path to an operator file that breaks `PARENT_RULE`.
+#[derive(Debug)]
+pub struct UnsafeParent {
+    pub dir: PathBuf,
+    pub found: String,
+}
+
+/// Check every directory from `/` down to `path`'s own directory with `lstat`, one component at
+/// a time, so that no symbolic link on the way is followed. Whoever can write a directory on the
+/// path can swap what lies below it; when every directory passes, nobody but root and the service
+/// user can change the path between this check and the open. A sticky directory only lets an
+/// entry's owner rename or remove it, and the entry below must pass too, so a root-owned sticky
+/// directory is accepted above the file's own directory (configs under a private dir in /tmp).
+/// `euid` is the user sysgate runs as; `service`, when root reads the service user's files (the
+/// audit key), that user's uid.
+pub fn check_parent_dirs(path: &Path, euid: u32, service: Option<u32>) -> Result<(), UnsafeParent> {
+    let unsafe_parent = |dir: &Path, found: String| UnsafeParent {
+        dir: dir.to_path_buf(),
+        found,
+    };
+    // A relative path starts at the working directory, whose name the kernel gives without links.
+    let absolute = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir()
+            .map_err(|e| unsafe_parent(Path::new("."), format!("cannot be examined: {e}")))?
+            .join(path)
+    };
+    let Some(own_dir) = absolute.parent() else {
+        return Ok(()); // `/` itself: there is no directory above it
+    };
+    let mut dir = PathBuf::new();
+    let mut components = own_dir.components().peekable();
+    while let Some(c) = components.next() {
+        dir.push(c);
+        let meta = std::fs::symlink_metadata(&dir)
+            .map_err(|e| unsafe_parent(&dir, format!("cannot be examined: {e}")))?;
+        let mode = meta.mode() & 0o7777;
+        let found = if meta.file_type().is_symlink() {
+            Some("is a symbolic link (name the real path)".to_string())
+        } else if !meta.is_dir() {
+            Some("is not a directory".to_string())
+        } else if meta.uid() != 0 && meta.uid() != euid && Some(meta.uid()) != service {
+            Some(format!(
+                "is owned by {} (required: root or {})",
+                user_label(meta.uid()),
+                user_label(service.unwrap_or(euid))
+            ))
+        } else if mode & 0o022 != 0 {
+            let sticky_above = mode & 0o1000 != 0 && meta.uid() == 0 && components.peek().is_some();
+            (!sticky_above).then(|| format!("has mode {mode:04o} (writable by group or others)"))
+        } else {
+            None
+        };
+        if let Some(found) = found {
+            return Err(unsafe_parent(&dir, found));
+        }
+    }
+    Ok(())
+}
+
 /// `secure_read` without the UTF-8 step, for secrets the caller wipes after use.
 pub fn secure_read_bytes(
     path: &Path,
@@ -91,6 +157,23 @@ pub fn secure_read_bytes_owned(
 ) -> Result<(Vec<u8>, FileCheck), Vec<String>> {
     let name = path.display();
     let what = kind.what();
+    // The directories first: the open below must not pass through a link or a directory that
+    // someone else can change.
+    check_parent_dirs(path, euid, service.map(|s| s.0)).map_err(|p| {
+        vec![if p.found.starts_with("cannot be examined") {
+            format!(
+                "cannot open {what} {name}: directory {} {}",
+                p.dir.display(),
+                p.found
+            )
+        } else {
+            format!(
+                "{what} {name} is not safe: directory {} {}; required: {PARENT_RULE}",
+                p.dir.display(),
+                p.found
+            )
+        }]
+    })?;
     let file = File::options()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_CLOEXEC)
@@ -133,12 +216,24 @@ pub fn secure_read_bytes_owned(
     }
     let mode = meta.mode() & 0o7777;
     let max = kind.max_mode();
+    // The fix first, then why: an operator who copied the file with a default umask sees 0644.
+    let fix = format!(
+        "fix it with `chmod {max:04o} {name}` ({})",
+        match kind {
+            FileKind::Config => {
+                "the config decides what callers may do on this host: only its owner (root or the \
+                 service user) may write it, and only the owner and its group may read it"
+            }
+            FileKind::Secret => "a key or secret may be read and written by its owner only",
+        }
+    );
     if mode & 0o022 != 0 || mode & 0o7000 != 0 {
         check.hard.push(format!(
-            "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter"
+            "{what} {name} has mode {mode:04o}, which lets others change it; required {max:04o} or stricter: {fix}"
         ));
     } else if mode & !max != 0 {
-        let problem = format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter");
+        let problem =
+            format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter: {fix}");
         // A secret readable by anyone else is already leaked; only the config may be relaxed.
         match kind {
             FileKind::Secret => check.hard.push(problem),

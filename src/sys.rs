@@ -171,13 +171,25 @@ fn handled_set() -> libc::sigset_t {
     }
 }
 
-/// Block SIGHUP, SIGTERM and SIGINT in the calling thread. Called first thing in `main`, before
-/// any thread exists, so every thread inherits the mask and only `wait_signal` ever sees them:
-/// no asynchronous signal handler runs in this process.
+/// Block SIGHUP, SIGTERM and SIGINT in the calling thread. Called as the first statement of
+/// `main`, before any thread exists, so every thread inherits the mask and only `wait_signal`
+/// ever sees them: no asynchronous signal handler runs in this process.
 pub fn block_signals() -> io::Result<()> {
     let set = handled_set();
     // SAFETY: `set` is an initialised sigset_t; passing a null old-set pointer is allowed.
     let rc = unsafe { libc::pthread_sigmask(libc::SIG_BLOCK, &set, std::ptr::null_mut()) };
+    if rc != 0 {
+        Err(io::Error::from_raw_os_error(rc))
+    } else {
+        Ok(())
+    }
+}
+
+/// Undo `block_signals` in the calling thread (before it starts any other thread).
+pub fn unblock_signals() -> io::Result<()> {
+    let set = handled_set();
+    // SAFETY: `set` is an initialised sigset_t; passing a null old-set pointer is allowed.
+    let rc = unsafe { libc::pthread_sigmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut()) };
     if rc != 0 {
         Err(io::Error::from_raw_os_error(rc))
     } else {

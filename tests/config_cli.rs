@@ -100,6 +100,112 @@ fn file_mode_owner_and_type_refusals_name_the_file_and_the_rule() {
 }
 
 #[test]
+fn every_directory_above_an_operator_file_must_be_safe() {
+    use std::os::unix::fs::{PermissionsExt, symlink};
+    let d = TempDir::new("cfg-parents");
+    let mkdir = |name: &str, mode: u32| {
+        let p = d.path(name);
+        std::fs::create_dir(&p).unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        p
+    };
+    let real = mkdir("real", 0o700);
+    write_config(&real.join("c.yaml"), "", 0o600);
+    symlink(&real, d.path("link")).unwrap();
+
+    // A symbolic link anywhere on the path is refused, not followed.
+    let e = refused(&d.path("link").join("c.yaml"));
+    let link = d.path("link");
+    assert!(
+        e.contains(&format!("directory {} is a symbolic link", link.display())),
+        "{e}"
+    );
+    assert!(e.contains("required: every directory on the path"), "{e}");
+    // The same file by its real path is fine (a private dir under sticky /tmp is accepted).
+    let ok = real.join("c.yaml");
+    let (code, _, err) = run(&["check-config", "--config", ok.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+
+    // A directory that group or others can write, and a sticky one as the file's own directory.
+    for (name, mode) in [
+        ("group-writable", 0o770),
+        ("world-writable", 0o777),
+        ("sticky", 0o1777),
+    ] {
+        let dir = mkdir(name, mode);
+        write_config(&dir.join("c.yaml"), "", 0o600);
+        let e = refused(&dir.join("c.yaml"));
+        assert!(
+            e.contains(&format!("directory {} has mode {mode:04o}", dir.display())),
+            "{name}: {e}"
+        );
+    }
+    // A writable directory higher up is refused too.
+    let gw = d.path("group-writable");
+    let deep = gw.join("deep");
+    std::fs::create_dir(&deep).unwrap();
+    write_config(&deep.join("c.yaml"), "", 0o600);
+    assert!(refused(&deep.join("c.yaml")).contains("has mode 0770"));
+
+    // A relative path is checked from the working directory.
+    let out = std::process::Command::new(common::bin())
+        .args(["check-config", "--config", "link/c.yaml"])
+        .current_dir(&d.0)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is a symbolic link"));
+    let out = std::process::Command::new(common::bin())
+        .args(["check-config", "--config", "real/c.yaml"])
+        .current_dir(&d.0)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Key files and the audit log's directory follow the same rule.
+    std::fs::write(real.join("key"), "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(real.join("key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let logs = real.join("logs");
+    std::fs::create_dir(&logs).unwrap();
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let cfg = d.path("real/a.yaml");
+    for (key, log, bad) in [
+        (link.join("key"), logs.join("audit.jsonl"), "key"),
+        (real.join("key"), link.join("logs/audit.jsonl"), "log"),
+    ] {
+        write_config(
+            &cfg,
+            &format!(
+                "audit:\n  path: {}\n  key_file: {}\n",
+                log.display(),
+                key.display()
+            ),
+            0o600,
+        );
+        let e = refused(&cfg);
+        assert!(
+            e.contains(&format!("{} is a symbolic link", link.display())),
+            "{bad}: {e}"
+        );
+    }
+    write_config(
+        &cfg,
+        &format!(
+            "audit:\n  path: {}\n  key_file: {}\n",
+            logs.join("audit.jsonl").display(),
+            real.join("key").display()
+        ),
+        0o600,
+    );
+    let (code, _, err) = run(&["check-config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
 fn a_file_owned_by_another_user_is_refused() {
     if !root_prefix().is_empty() {
         let d = TempDir::new("cfg-owner");
@@ -109,6 +215,19 @@ fn a_file_owned_by_another_user_is_refused() {
         let e = refused(&p);
         assert!(
             e.contains("is owned by uid 65534") && e.contains("; required: root (uid 0)"),
+            "{e}"
+        );
+        // A directory on the way owned by someone else is refused as well.
+        let dir = d.path("theirs");
+        std::fs::create_dir(&dir).unwrap();
+        write_config(&dir.join("c.yaml"), "", 0o600);
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        let e = refused(&dir.join("c.yaml"));
+        assert!(
+            e.contains(&format!(
+                "directory {} is owned by uid 65534",
+                dir.display()
+            )),
             "{e}"
         );
     }
@@ -125,7 +244,7 @@ fn content_problems_are_refused_with_the_key_and_line() {
         ),
         (
             "log_level: info\nlog_level: debug\n",
-            "duplicate mapping key",
+            "duplicate key `log_level`",
         ),
         ("transport: https\n", "transport: `https` is not available"),
         ("transport: http\n", "plain `http` is never allowed"),
@@ -154,6 +273,144 @@ fn content_problems_are_refused_with_the_key_and_line() {
     write_config(&p, "limits:\n  max_mesage_bytes: 10\n", 0o600);
     let line = 2 + root_prefix().lines().count();
     assert!(refused(&p).contains(&format!("line {line}")));
+}
+
+#[test]
+fn quoted_booleans_and_numbers_are_refused_with_the_key_and_line() {
+    let d = TempDir::new("cfg-quoted");
+    let p = d.path("c.yaml");
+    let first = 1 + root_prefix().lines().count();
+    let cases = [
+        (
+            "allow_root: \"true\"\n",
+            "allow_root",
+            "\"true\" is a quoted string, not a boolean",
+        ),
+        (
+            "config: {fail_closed: 'false'}\n",
+            "config.fail_closed",
+            "\"false\" is a quoted string, not a boolean",
+        ),
+        (
+            "limits:\n  max_in_flight: \"7\"\n",
+            "limits.max_in_flight",
+            "\"7\" is a quoted string, not a number",
+        ),
+        (
+            "scopes: {sensitive: {enabled: \"true\"}}\n",
+            "scopes.sensitive.enabled",
+            "\"true\" is a quoted string, not a boolean",
+        ),
+        (
+            "audit: {enabled: \"false\"}\n",
+            "audit.enabled",
+            "\"false\" is a quoted string, not a boolean",
+        ),
+        (
+            "redaction: {enabled: \"false\"}\n",
+            "redaction.enabled",
+            "\"false\" is a quoted string, not a boolean",
+        ),
+    ];
+    for (yaml, key, want) in cases {
+        // The root opt-in line would duplicate the `allow_root` case's key.
+        let line = if key == "allow_root" {
+            std::fs::write(&p, yaml).unwrap();
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+            1
+        } else {
+            write_config(&p, yaml, 0o600);
+            first + yaml.lines().count() - 1
+        };
+        let e = refused(&p);
+        let want = format!("{key} (line {line}): {want}");
+        assert!(e.contains(&want), "for {yaml:?} expected {want:?} in:\n{e}");
+    }
+    // Quoted where a string is expected stays fine.
+    write_config(
+        &p,
+        "log_level: \"debug\"\nqueries: {deny: [\"get_uptime\"]}\n",
+        0o600,
+    );
+    let (code, _, err) = run(&["check-config", "--config", p.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn yaml_errors_name_the_file_the_lines_and_what_was_not_checked() {
+    let d = TempDir::new("cfg-yamlerr");
+    let p = d.path("c.yaml");
+    let name = p.to_str().unwrap();
+    let first = root_prefix().lines().count();
+    write_config(&p, "limits:\n  max_in_flight: [1\nfoo: : :\n", 0o600);
+    let e = refused(&p);
+    assert!(e.contains(&format!("--> {name}:{}:", first + 2)), "{e}");
+    assert!(!e.contains("<input>"), "{e}");
+    assert!(e.contains("the lines after it were not checked"), "{e}");
+
+    write_config(
+        &p,
+        "log_level: info\nlimits: {max_in_flight: 3}\nlog_level: debug\n",
+        0o600,
+    );
+    let e = refused(&p);
+    let want = format!(
+        "{name}: duplicate key `log_level` at line {} (first at line {})",
+        first + 3,
+        first + 1
+    );
+    assert!(e.contains(&want), "{e}");
+    assert!(!e.contains("DuplicateKeyPolicy"), "{e}");
+}
+
+#[test]
+fn a_too_open_mode_is_told_the_rule_and_the_chmod_first() {
+    let d = TempDir::new("cfg-chmod");
+    let p = d.path("c.yaml");
+    let name = p.to_str().unwrap();
+    write_config(&p, "", 0o644);
+    let e = refused(&p);
+    let fix = format!("required 0640 or stricter: fix it with `chmod 0640 {name}`");
+    assert!(e.contains(&fix), "{e}");
+    assert!(
+        e.contains("only the owner and its group may read it"),
+        "{e}"
+    );
+    let (chmod, fail_open) = (e.find("chmod").unwrap(), e.find("fail_closed").unwrap());
+    assert!(chmod < fail_open, "the chmod fix comes first: {e}");
+    write_config(&p, "", 0o664);
+    assert!(refused(&p).contains(
+        "which lets others change it; required 0640 or stricter: fix it with `chmod 0640"
+    ));
+
+    // The shipped examples say at the top that a checkout's 0644 copy is refused, and a 0644
+    // copy of each is refused with the fix.
+    let mut n = 0;
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/config")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|x| x != "yaml") {
+            continue;
+        }
+        n += 1;
+        let text = std::fs::read_to_string(&path).unwrap();
+        let head: String = text.lines().take(6).collect::<Vec<_>>().join("\n");
+        assert!(
+            head.contains("0644") && head.contains("refuses"),
+            "{}: {head}",
+            path.display()
+        );
+        let copy = d.path("example.yaml");
+        std::fs::write(&copy, &text).unwrap();
+        std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let (code, _, e) = run(&["check-config", "--config", copy.to_str().unwrap()]);
+        assert_ne!(code, 0);
+        assert!(
+            e.contains("fix it with `chmod 0640"),
+            "{}: {e}",
+            path.display()
+        );
+    }
+    assert!(n >= 2, "no example configs found");
 }
 
 #[test]
@@ -203,6 +460,121 @@ fn environment_overrides_of_secrets_or_auth_are_refused() {
         .output()
         .unwrap();
     assert!(out.status.success());
+}
+
+#[test]
+fn environment_names_are_checked_without_case() {
+    let d = TempDir::new("cfg-env-case");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    // (variable, refused)
+    let cases = [
+        ("SYSGATE_audit_key", true),
+        ("SYSGATE_Allow_Root", true),
+        ("sysgate_jwt_secret", true),
+        ("Sysgate_Fail_Closed", true),
+        ("SYSGATE_Scopes", true),
+        ("sysgate_color", false),
+    ];
+    for (name, refused) in cases {
+        let out = std::process::Command::new(common::bin())
+            .args(["check-config", "--config", p.to_str().unwrap()])
+            .env_remove("SYSGATE_LOG_LEVEL")
+            .env(name, "hunter2")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(!out.status.success(), refused, "{name}: {err}");
+        let want = if refused {
+            format!("{name}: secrets, authentication and security settings cannot be overridden")
+        } else {
+            format!("{name} is not a recognised override")
+        };
+        assert!(err.contains(&want), "{name}: {err}");
+        assert!(!err.contains("hunter2"), "the value must never be echoed");
+    }
+    let out = std::process::Command::new(common::bin())
+        .args(["check-config", "--config", p.to_str().unwrap()])
+        .env("sysgate_Log_Level", "loud")
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a bad log level in any case is refused"
+    );
+}
+
+#[test]
+fn check_config_refuses_every_audit_log_that_serve_refuses() {
+    use std::os::unix::fs::PermissionsExt;
+    let d = TempDir::new("cfg-auditcheck");
+    std::fs::write(d.path("key"), "ab".repeat(32)).unwrap();
+    std::fs::set_permissions(d.path("key"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = d.path("c.yaml");
+    let with_log = |log: &std::path::Path| {
+        write_config(
+            &cfg,
+            &format!(
+                "audit:\n  path: {}\n  key_file: {}\n",
+                log.display(),
+                d.path("key").display()
+            ),
+            0o600,
+        );
+    };
+    let logs = d.path("logs");
+    std::fs::create_dir(&logs).unwrap();
+
+    // (what, set-up, expected in the refusal)
+    let missing = d.path("missing/audit.jsonl");
+    with_log(&missing);
+    assert!(refused(&cfg).contains("No such file or directory"));
+
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o777)).unwrap();
+    with_log(&logs.join("audit.jsonl"));
+    assert!(refused(&cfg).contains("has mode 0777"));
+    std::fs::set_permissions(&logs, std::fs::Permissions::from_mode(0o700)).unwrap();
+
+    let log = logs.join("audit.jsonl");
+    std::fs::write(&log, "").unwrap();
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert!(refused(&cfg).contains("has mode 0644"));
+
+    std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&log, "not a record\n").unwrap();
+    let e = refused(&cfg);
+    assert!(e.contains(log.to_str().unwrap()), "{e}");
+
+    if root_prefix().is_empty() {
+        // Not root: a file we cannot write.
+        std::fs::write(&log, "").unwrap();
+        std::fs::set_permissions(&log, std::fs::Permissions::from_mode(0o400)).unwrap();
+        assert!(refused(&cfg).contains("Permission denied"));
+    }
+
+    // A usable log passes, and check-config opened it as serve does.
+    let fresh = logs.join("fresh.jsonl");
+    with_log(&fresh);
+    let (code, out, err) = run(&["check-config", "--config", cfg.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("audit log"), "{out}");
+}
+
+#[test]
+fn check_config_as_root_refuses_what_serve_refuses_as_root() {
+    if root_prefix().is_empty() {
+        return; // not running as root: nothing to refuse
+    }
+    let d = TempDir::new("cfg-root-check");
+    let p = d.path("c.yaml");
+    std::fs::write(&p, "log_level: info\n").unwrap();
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let e = refused(&p);
+    assert!(
+        e.contains("refusing to run as root (allow_root is false)"),
+        "{e}"
+    );
+    assert!(e.contains("run it as the service user"), "{e}");
 }
 
 #[test]
@@ -269,6 +641,49 @@ fn a_disabled_scope_or_denied_tool_is_absent_and_refused_with_the_reason() {
         text.contains("needs scope `core`, which this caller does not hold"),
         "{text}"
     );
+}
+
+#[test]
+fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
+    let d = TempDir::new("cfg-whoami");
+    let p = d.path("c.yaml");
+    let name = p.to_str().unwrap();
+    // Naming it in queries.deny cannot take effect, so it is refused.
+    write_config(&p, "queries: {deny: [whoami]}\n", 0o600);
+    assert!(refused(&p).contains("queries.deny: `whoami` cannot be denied"));
+
+    for yaml in [
+        "scopes: {core: {enabled: false}}\n",
+        "stdio: {scopes: [hooks]}\n",
+    ] {
+        // A generous deadline: the first call may wait for the redactor on a busy machine.
+        let yaml = format!("{yaml}resources: {{timeouts: {{minimal: 10000}}}}\n");
+        let yaml = yaml.as_str();
+        write_config(&p, yaml, 0o600);
+        let (code, _, err) = run(&["check-config", "--config", name]);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains("WARNING: stdio callers get no tools except `whoami`"),
+            "{yaml}: {err}"
+        );
+        // The server warns at startup too (query runs the same start-up).
+        let (code, out, err) = run(&["query", "whoami", "--config", name]);
+        assert_eq!(code, 0, "{yaml}: {err}");
+        assert!(err.contains("get no tools except `whoami`"), "{err}");
+        assert!(out.contains("\"whoami\""), "{out}");
+
+        let mut c = Client::initialized(&["serve", "--config", name]);
+        assert_eq!(tool_names(&mut c), vec!["whoami".to_string()], "{yaml}");
+        let r = c.call("whoami", json!({}));
+        assert_eq!(r["result"]["isError"], false, "{yaml}: {r}");
+        assert_eq!(r["result"]["structuredContent"]["tools"], json!(["whoami"]));
+        let r = c.call("get_uptime", json!({}));
+        assert_eq!(r["result"]["isError"], true, "{yaml}: {r}");
+    }
+    // A config that leaves tools gets no such warning.
+    write_config(&p, "queries: {deny: [get_uptime]}\n", 0o600);
+    let (_, _, err) = run(&["check-config", "--config", name]);
+    assert!(!err.contains("get no tools"), "{err}");
 }
 
 fn sighup(c: &Client) {
@@ -351,4 +766,59 @@ fn the_server_process_is_hardened() {
         .unwrap();
     let fields: Vec<&str> = core.split_whitespace().collect();
     assert_eq!(&fields[4..6], &["0", "0"], "{core}");
+}
+
+/// SIGHUP, SIGINT and SIGTERM as bits of a /proc `SigBlk` mask (bit n-1 for signal n).
+const HANDLED_SIGNALS: u64 = 1 | (1 << 1) | (1 << 14); // SIGHUP 1, SIGINT 2, SIGTERM 15
+
+fn blocked_signals(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let hex = status.lines().find_map(|l| l.strip_prefix("SigBlk:"))?;
+    u64::from_str_radix(hex.trim(), 16).ok()
+}
+
+/// User CPU time of `pid` in clock ticks (`/proc/PID/stat` field 14; USER_HZ is 100 on Linux).
+fn user_cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name in parentheses start with field 3 (the state).
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(11)?.parse().ok()
+}
+
+#[test]
+fn sighup_while_the_server_is_still_starting_never_kills_it() {
+    let d = TempDir::new("cfg-early-hup");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    // A long command line keeps argument parsing busy for a while: the signals must already be
+    // blocked while it runs, and while the config is loaded and the server built.
+    let mut args = vec!["serve", "--config", p.to_str().unwrap()];
+    args.extend(std::iter::repeat_n("--markdown", 80_000));
+    let mut c = Client::spawn(&args);
+    let pid = c.child.id();
+    // A signal that arrives before the new image runs its own code (while the kernel and the
+    // dynamic loader start it) has its default effect whatever the program does. That takes well
+    // under a millisecond of CPU; once the process has used 20 ms of user CPU time (so it is
+    // busy in `main`, parsing), the mask must already show the block, on any machine load.
+    // (A build fast enough to finish starting with less CPU than that ends the wait at 5 s.)
+    let end = std::time::Instant::now() + Duration::from_secs(5);
+    while user_cpu_ticks(pid).is_none_or(|t| t < 2) && std::time::Instant::now() < end {
+        assert!(
+            c.child.try_wait().unwrap().is_none(),
+            "exited while starting"
+        );
+        std::thread::sleep(Duration::from_micros(100));
+    }
+    let mask = blocked_signals(pid).unwrap();
+    assert_eq!(
+        mask & HANDLED_SIGNALS,
+        HANDLED_SIGNALS,
+        "not blocked while starting: {mask:x}"
+    );
+    for _ in 0..20 {
+        sighup(&c);
+    }
+    let r = c.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
+    assert_eq!(r["result"]["protocolVersion"], "2025-11-25", "{r}");
+    assert!(c.child.try_wait().unwrap().is_none(), "killed by SIGHUP");
 }

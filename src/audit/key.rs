@@ -260,7 +260,11 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let e = AuditKey::load(&SecretSource::File(link)).unwrap_err();
         assert!(e.to_string().contains("symbolic link"), "{e}");
-        let e = AuditKey::load(&SecretSource::File(dir.path().to_path_buf())).unwrap_err();
+        // A directory inside ours: the temp dir itself sits directly in sticky /tmp, which the
+        // parent rule refuses as a file's own directory.
+        let sub = dir.join("sub");
+        std::fs::create_dir(&sub).unwrap();
+        let e = AuditKey::load(&SecretSource::File(sub)).unwrap_err();
         assert!(
             e.to_string()
                 .contains("is a directory; a regular file is required"),

@@ -557,6 +557,14 @@ fn owner_ok(uid: u32) -> bool {
 
 /// Whoever can write the directory can swap our files.
 fn check_dir(path: &Path) -> Result<(), AuditError> {
+    // The same rule as for every operator file: no links, no writable directory on the way.
+    crate::secfile::check_parent_dirs(path, crate::sys::euid(), None).map_err(|p| {
+        AuditError::Insecure {
+            path: p.dir,
+            found: p.found,
+            required: crate::secfile::PARENT_RULE.into(),
+        }
+    })?;
     let dir = parent_dir(path);
     let meta = std::fs::metadata(dir).map_err(io_err("examine the directory", dir))?;
     let mode = meta.mode() & 0o7777;

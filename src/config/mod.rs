@@ -309,9 +309,216 @@ pub fn parse(text: &str, source: Option<&Path>) -> Result<Config, Vec<String>> {
         FileConfig::default()
     } else {
         serde_saphyr::from_str_with_options(text, yaml_options())
-            .map_err(|e| vec![e.to_string()])?
+            .map_err(|e| vec![yaml_problem(text, source, &e.to_string())])?
     };
-    build(file, source)
+    // After the budgeted parse succeeded, so this second pass only sees well-formed, bounded YAML.
+    let mut problems = quoted_typed_values(text);
+    match build(file, source) {
+        Ok(c) if problems.is_empty() => Ok(c),
+        Ok(_) => Err(problems),
+        Err(p) => {
+            problems.extend(p);
+            Err(problems)
+        }
+    }
+}
+
+/// The YAML reader's error as an operator should read it: the file's name instead of `<input>`,
+/// a duplicate key with both lines instead of the parser's option name, and a note that the
+/// reader stops at its first error.
+fn yaml_problem(text: &str, source: Option<&Path>, message: &str) -> String {
+    let message = match first_duplicate_key(text) {
+        Some((key, first, again)) if message.contains("duplicate mapping key") => {
+            format!(
+                "duplicate key `{key}` at line {again} (first at line {first}); give each key once"
+            )
+        }
+        _ => match source {
+            Some(p) => message.replace("--> <input>:", &format!("--> {}:", p.display())),
+            None => message.to_string(),
+        },
+    };
+    format!(
+        "{}\n(the YAML reader stops at its first error, so the lines after it were not checked: \
+         fix this one and check again)",
+        message.trim_end()
+    )
+}
+
+/// The first key given twice in one mapping: (key, line of the first, line of the second).
+fn first_duplicate_key(text: &str) -> Option<(String, usize, usize)> {
+    use serde_saphyr::granit_parser::{Event, Parser};
+    // Per open collection: for a mapping, the keys seen and whether the next node is a key.
+    enum Frame {
+        Map(BTreeMap<String, usize>, bool),
+        Seq,
+    }
+    let mut stack: Vec<Frame> = Vec::new();
+    // A node ended: its mapping (if any) expects a key next, or a value after a key.
+    let node_done = |stack: &mut Vec<Frame>| {
+        if let Some(Frame::Map(_, next_is_key)) = stack.last_mut() {
+            *next_is_key = !*next_is_key;
+        }
+    };
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else {
+            return None;
+        };
+        match event {
+            Event::Scalar(value, ..) => {
+                if let Some(Frame::Map(keys, true)) = stack.last_mut() {
+                    let line = span.start.line();
+                    if let Some(first) = keys.get(value.as_ref()) {
+                        return Some((value.into_owned(), *first, line));
+                    }
+                    keys.insert(value.into_owned(), line);
+                }
+                node_done(&mut stack);
+            }
+            Event::Alias(_) => node_done(&mut stack),
+            Event::MappingStart(..) => stack.push(Frame::Map(BTreeMap::new(), true)),
+            Event::SequenceStart(..) => stack.push(Frame::Seq),
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                node_done(&mut stack);
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Every boolean (`true` here) and integer (`false` here) setting, as dotted key paths (`*`: any
+/// key). The YAML deserializer turns a quoted `"true"` or `"7"` into a boolean or a number; a quoted
+/// value is a string, so these keys refuse it. Keep in step with the `File*` structs above.
+const TYPED_KEYS: &[(&str, bool)] = &[
+    ("allow_root", true),
+    ("config.fail_closed", true),
+    ("limits.max_message_bytes", false),
+    ("limits.max_json_depth", false),
+    ("limits.max_in_flight", false),
+    ("resources.max_concurrent_queries", false),
+    ("resources.timeouts.minimal", false),
+    ("resources.timeouts.low", false),
+    ("resources.timeouts.medium", false),
+    ("scopes.*.enabled", true),
+    ("audit.enabled", true),
+    ("audit.fsync", true),
+    ("audit.max_size_mb", false),
+    ("audit.max_files", false),
+    ("audit.log_params", true),
+    ("audit.anonymize_identity", true),
+    ("audit.syslog.enabled", true),
+    ("output.caps.max_output_bytes", false),
+    ("output.caps.max_output_lines", false),
+    ("output.caps.max_array_items", false),
+    ("output.caps_by_impact.*.max_output_bytes", false),
+    ("output.caps_by_impact.*.max_output_lines", false),
+    ("output.caps_by_impact.*.max_array_items", false),
+    ("redaction.enabled", true),
+    ("redaction.default_patterns", true),
+    ("redaction.limits.max_input_bytes", false),
+];
+
+/// Whether `path` is a typed key: `Some(true)` boolean, `Some(false)` integer.
+fn typed_key(path: &[String]) -> Option<bool> {
+    TYPED_KEYS.iter().find_map(|(pattern, boolean)| {
+        let mut want = pattern.split('.');
+        let matches = path
+            .iter()
+            .all(|seg| want.next().is_some_and(|w| w == "*" || w == seg))
+            && want.next().is_none();
+        matches.then_some(*boolean)
+    })
+}
+
+/// Problems for typed keys whose value is written quoted (or as a block scalar), with the line.
+fn quoted_typed_values(text: &str) -> Vec<String> {
+    use serde_saphyr::granit_parser::{Event, Parser, ScalarStyle};
+    // One frame per open collection: a mapping holds the key whose value comes next.
+    enum Frame {
+        Map(Option<(String, usize)>),
+        Seq,
+    }
+    let path = |stack: &[Frame]| -> Vec<String> {
+        stack
+            .iter()
+            .map(|f| match f {
+                Frame::Map(k) => k.as_ref().map(|(k, _)| k.clone()).unwrap_or_default(),
+                Frame::Seq => "[]".into(),
+            })
+            .collect()
+    };
+    // A value is complete: its mapping waits for the next key.
+    let done = |stack: &mut Vec<Frame>| {
+        if let Some(Frame::Map(k)) = stack.last_mut() {
+            *k = None;
+        }
+    };
+    let mut problems = Vec::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let mut quoted_anchors = BTreeMap::new();
+    for event in Parser::new_from_str(text) {
+        let Ok((event, span)) = event else { break };
+        let is_key = matches!(stack.last(), Some(Frame::Map(None)));
+        let quoted = match event {
+            Event::Scalar(value, style, anchor, _) => {
+                let written = match style {
+                    ScalarStyle::Plain => None,
+                    ScalarStyle::SingleQuoted | ScalarStyle::DoubleQuoted => {
+                        Some("a quoted string")
+                    }
+                    _ => Some("a block string"),
+                };
+                if anchor != 0 {
+                    quoted_anchors.insert(anchor, (value.to_string(), written));
+                }
+                if is_key {
+                    if let Some(Frame::Map(k)) = stack.last_mut() {
+                        *k = Some((value.into_owned(), span.start.line()));
+                    }
+                    continue;
+                }
+                written.map(|w| (value.into_owned(), w))
+            }
+            Event::Alias(id) if !is_key => quoted_anchors
+                .get(&id)
+                .and_then(|(v, written)| written.map(|w| (v.clone(), w))),
+            Event::MappingStart(..) => {
+                stack.push(Frame::Map(None));
+                continue;
+            }
+            Event::SequenceStart(..) => {
+                stack.push(Frame::Seq);
+                continue;
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+                None
+            }
+            _ => continue,
+        };
+        if let Some((value, written)) = quoted {
+            let key = path(&stack);
+            let line = match stack.last() {
+                Some(Frame::Map(Some((_, line)))) => *line,
+                _ => span.start.line(),
+            };
+            if let Some(boolean) = typed_key(&key) {
+                let (what, how) = if boolean {
+                    ("a boolean", "true or false")
+                } else {
+                    ("a number", "digits only")
+                };
+                problems.push(format!(
+                    "{} (line {line}): {value:?} is {written}, not {what}; write it without quotes ({how})",
+                    key.join(".")
+                ));
+            }
+        }
+        done(&mut stack);
+    }
+    problems
 }
 
 fn range(
@@ -455,7 +662,13 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     };
     if let Some(q) = file.queries {
         for name in q.deny {
-            if crate::tools::definitions().any(|d| d.name == name) {
+            if name == crate::policy::ALWAYS_CALLABLE {
+                p.push(format!(
+                    "queries.deny: `{name}` cannot be denied: every caller may always call it (the \
+                     server's instructions tell agents to, and it only describes the caller's own \
+                     access); remove it from the list"
+                ));
+            } else if crate::tools::definitions().any(|d| d.name == name) {
                 c.scopes.denied_tools.insert(name);
             } else {
                 p.push(format!(
@@ -463,6 +676,20 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
                 ));
             }
         }
+    }
+    // Only whoami left is almost certainly a mistake (a disabled scope, a narrow stdio.scopes or
+    // a long deny list): say so on every start, reload and check-config.
+    let usable = crate::tools::definitions().any(|d| {
+        d.name != crate::policy::ALWAYS_CALLABLE
+            && c.scopes.stdio.contains(d.scope)
+            && !c.scopes.denied_tools.contains(d.name)
+    });
+    if !usable {
+        c.warnings.push(format!(
+            "stdio callers get no tools except `{}`: every tool's scope is disabled or not granted \
+             in stdio.scopes, or the tool is in queries.deny (see `sysgate tools` for each tool's scope)",
+            crate::policy::ALWAYS_CALLABLE
+        ));
     }
     if let Some(a) = file.audit {
         c.audit = audit_section(&mut p, a.unwrap_or_default());
@@ -719,7 +946,7 @@ pub fn load(named: Option<&Path>) -> Result<Config, Vec<String>> {
             if let Some(problem) = check.readable_by_others {
                 if config.fail_closed {
                     return Err(vec![format!(
-                        "{problem} (set config.fail_closed: false to accept this with a warning)"
+                        "{problem}. (Not recommended: `config.fail_closed: false` accepts a readable config with a warning.)"
                     )]);
                 }
                 config.warnings.push(problem);
@@ -751,14 +978,20 @@ pub fn apply_env(
         .map(str::to_string)
         .collect();
     for (k, v) in vars {
-        let Some(k) = k.to_str() else { continue };
-        if named.iter().any(|n| n == k) {
+        let k = k.to_string_lossy();
+        if named.iter().any(|n| *n == k) {
             continue; // a secret source the config names, not an override
         }
-        let Some(name) = k.strip_prefix("SYSGATE_") else {
+        // Names are compared without case: to an operator `SYSGATE_audit_key` is the audit key,
+        // so it must be refused like `SYSGATE_AUDIT_KEY`, not ignored with a warning.
+        let Some(name) = k
+            .get(..8)
+            .filter(|p| p.eq_ignore_ascii_case("SYSGATE_"))
+            .map(|_| k[8..].to_ascii_uppercase())
+        else {
             continue;
         };
-        match name {
+        match name.as_str() {
             "LOG_LEVEL" => match v.to_str().and_then(LogLevel::parse) {
                 Some(l) => config.log_level = l,
                 None => problems.push(format!("{k}: must be one of error, warn, info, debug")),
@@ -947,6 +1180,146 @@ mod tests {
     }
 
     #[test]
+    fn quoted_booleans_and_numbers_are_refused_with_the_key_and_line() {
+        // (yaml, expected problem, or "" when accepted)
+        let cases = [
+            (
+                "allow_root: \"true\"",
+                "allow_root (line 1): \"true\" is a quoted string, not a boolean",
+            ),
+            (
+                "allow_root: 'false'",
+                "allow_root (line 1): \"false\" is a quoted string",
+            ),
+            ("x: &t \"true\"\n", "unknown field `x`"),
+            (
+                "limits:\n  max_in_flight: \"7\"",
+                "limits.max_in_flight (line 2): \"7\" is a quoted string, not a number",
+            ),
+            (
+                "config: {fail_closed: \"false\"}",
+                "config.fail_closed (line 1)",
+            ),
+            (
+                "scopes: {sensitive: {enabled: \"true\"}}",
+                "scopes.sensitive.enabled (line 1)",
+            ),
+            (
+                "resources:\n  timeouts:\n    low: \"50\"",
+                "resources.timeouts.low (line 3)",
+            ),
+            (
+                "output: {caps_by_impact: {low: {max_array_items: '5'}}}",
+                "output.caps_by_impact.low.max_array_items (line 1)",
+            ),
+            (
+                "redaction: {enabled: \"false\"}",
+                "redaction.enabled (line 1)",
+            ),
+            (
+                "redaction: {limits: {max_input_bytes: \"2048\"}}",
+                "redaction.limits.max_input_bytes",
+            ),
+            (
+                "allow_root: |\n  true\n",
+                "allow_root (line 1): \"true\\n\" is a block string",
+            ),
+            ("allow_root: true\nlimits: {max_in_flight: 7}", ""),
+            (
+                "log_level: \"debug\"\nqueries: {deny: [\"get_uptime\"]}",
+                "",
+            ),
+            (
+                "redaction: {patterns: [{name: \"1\", pattern: \"x\", replacement: \"true\"}]}",
+                "",
+            ),
+        ];
+        for (yaml, want) in cases {
+            match parse(yaml, None) {
+                Ok(_) => assert_eq!(want, "", "accepted {yaml:?}"),
+                Err(e) => {
+                    let e = e.join("\n");
+                    assert!(!want.is_empty() && e.contains(want), "{yaml:?}: {e}");
+                }
+            }
+        }
+        // An alias to a quoted value is the same quoted value.
+        let e = errs("audit: {enabled: false, path: &t \"true\"}\nallow_root: *t\n");
+        assert!(
+            e.contains("allow_root (line 2): \"true\" is a quoted string"),
+            "{e}"
+        );
+        // Every typed key exists in the file format: plain values of the right type parse.
+        for (key, boolean) in TYPED_KEYS {
+            let value = if *boolean { "true" } else { "100000" };
+            let mut yaml = String::new();
+            for (depth, seg) in key.split('.').enumerate() {
+                let seg = if seg == "*" {
+                    if depth == 1 && key.starts_with("scopes") {
+                        "core"
+                    } else {
+                        "low"
+                    }
+                } else {
+                    seg
+                };
+                yaml.push_str(&format!("{}{seg}:\n", "  ".repeat(depth)));
+            }
+            yaml.pop();
+            yaml.push_str(&format!(" {value}\n"));
+            let r = serde_saphyr::from_str_with_options::<FileConfig>(&yaml, yaml_options());
+            assert!(r.is_ok(), "{key}: {yaml}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_with_both_lines() {
+        let cases = [
+            ("a: 1\nb: 2\na: 3\n", Some(("a", 1, 3))),
+            ("x:\n  k: 1\n  j: [1, 2]\n  k: 2\n", Some(("k", 2, 4))),
+            ("x: {k: 1}\ny: {k: 1}\n", None),
+            ("l: [{k: 1}, {k: 2}]\n", None),
+            ("k: v\nv: k\n", None),
+            ("a: {b: 1}\nc: 2\na: 3\n", Some(("a", 1, 3))),
+        ];
+        for (yaml, want) in cases {
+            let got = first_duplicate_key(yaml);
+            let got = got.as_ref().map(|(k, f, s)| (k.as_str(), *f, *s));
+            assert_eq!(got, want, "{yaml:?}");
+        }
+        let e = errs("log_level: info\nlimits: {max_in_flight: 3}\nlog_level: debug\n");
+        assert!(
+            e.starts_with("duplicate key `log_level` at line 3 (first at line 1)"),
+            "{e}"
+        );
+        assert!(!e.contains("DuplicateKeyPolicy"), "{e}");
+    }
+
+    #[test]
+    fn whoami_cannot_be_denied_and_a_config_without_tools_is_warned_about() {
+        let e = errs("queries: {deny: [get_uptime, whoami]}");
+        assert!(e.contains("queries.deny: `whoami` cannot be denied"), "{e}");
+        let no_tools = |c: &Config| c.warnings.iter().any(|w| w.contains("get no tools except"));
+        // (config, warned)
+        let cases = [
+            ("", false),
+            ("queries: {deny: [get_uptime]}", false),
+            ("scopes: {core: {enabled: false}}", true),
+            ("stdio: {scopes: [hooks]}", true),
+            ("stdio: {scopes: [readonly]}", false),
+        ];
+        for (yaml, warned) in cases {
+            assert_eq!(no_tools(&parse(yaml, None).unwrap()), warned, "{yaml:?}");
+        }
+        let all_but_whoami: Vec<&str> = crate::tools::definitions()
+            .map(|d| d.name)
+            .filter(|n| *n != "whoami")
+            .collect();
+        let yaml = format!("queries: {{deny: [{}]}}", all_but_whoami.join(", "));
+        assert!(no_tools(&parse(&yaml, None).unwrap()), "{yaml}");
+    }
+
+    #[test]
     fn all_problems_are_reported_together() {
         let e = parse(
             "limits: {max_in_flight: 0, max_json_depth: 0}\ntransport: unix",
@@ -982,10 +1355,52 @@ mod tests {
     }
 
     #[test]
+    fn env_names_are_compared_without_case() {
+        let v = |k: &str| (std::ffi::OsString::from(k), std::ffi::OsString::from("x"));
+        // (name, refused, taken as the log level override)
+        let cases = [
+            ("SYSGATE_audit_key", true, false),
+            ("SYSGATE_Allow_Root", true, false),
+            ("sysgate_jwt_secret", true, false),
+            ("Sysgate_Fail_Closed", true, false),
+            ("SYSGATE_scope_admin", true, false),
+            ("sYsGaTe_TlS_cErT", true, false),
+            ("sysgate_log_level", true, true), // the override, with a bad value
+            ("sysgate_color", false, false),
+            ("SYSGATEX_KEY", false, false),
+            ("SYSGATE", false, false),
+            ("MY_SYSGATE_KEY", false, false),
+        ];
+        for (name, refused, level) in cases {
+            let mut c = Config::default();
+            let r = apply_env(&mut c, [v(name)]);
+            assert_eq!(r.is_err(), refused, "{name}: {r:?}");
+            if let Err(e) = r {
+                let want = if level {
+                    "must be one of"
+                } else {
+                    "cannot be overridden"
+                };
+                assert!(
+                    e[0].starts_with(name) && e[0].contains(want),
+                    "{name}: {e:?}"
+                );
+            }
+        }
+        let mut c = Config::default();
+        let level = (
+            std::ffi::OsString::from("Sysgate_Log_Level"),
+            std::ffi::OsString::from("debug"),
+        );
+        apply_env(&mut c, [level]).unwrap();
+        assert_eq!(c.log_level, LogLevel::Debug);
+    }
+
+    #[test]
     fn reload_keeps_restart_only_settings() {
         let old = Config::default();
         let mut new = parse(
-            "resources: {max_concurrent_queries: 9}\nqueries: {deny: [whoami]}",
+            "resources: {max_concurrent_queries: 9}\nqueries: {deny: [get_load]}",
             None,
         )
         .unwrap();
@@ -994,6 +1409,6 @@ mod tests {
             vec!["resources.max_concurrent_queries"]
         );
         assert_eq!(new.resources.max_concurrent_queries, 5);
-        assert!(new.scopes.denied_tools.contains("whoami"));
+        assert!(new.scopes.denied_tools.contains("get_load"));
     }
 }

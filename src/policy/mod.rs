@@ -51,10 +51,16 @@ pub fn effective_scopes(settings: &Settings, caller: &Caller) -> ScopeSet {
     granted.intersect(caller.scopes).intersect(settings.enabled)
 }
 
+/// The one tool every caller may always list and call, whatever the scopes and `queries.deny`
+/// say: the server's instructions tell agents to call it first, and it only describes the
+/// caller's own access. The config refuses to name it in `queries.deny`.
+pub const ALWAYS_CALLABLE: &str = "whoami";
+
 /// Whether `caller` may see `tool` at all (used by `tools/list` and `whoami`).
 pub fn visible(settings: &Settings, caller: &Caller, tool: &Tool) -> bool {
-    effective_scopes(settings, caller).contains(tool.def.scope)
-        && !settings.denied_tools.contains(tool.def.name)
+    tool.def.name == ALWAYS_CALLABLE
+        || effective_scopes(settings, caller).contains(tool.def.scope)
+            && !settings.denied_tools.contains(tool.def.name)
 }
 
 /// A call the gate let through: the tool, its validated arguments and the scopes the caller held
@@ -187,14 +193,15 @@ pub fn check(
         name: echo(name, 64),
     })?;
     let scope = tool.def.scope;
-    if !settings.enabled.contains(scope) {
+    let always = tool.def.name == ALWAYS_CALLABLE;
+    if !always && !settings.enabled.contains(scope) {
         return Err(Denial::ScopeDisabled { tool });
     }
-    if settings.denied_tools.contains(tool.def.name) {
+    if !always && settings.denied_tools.contains(tool.def.name) {
         return Err(Denial::ToolDenied { tool });
     }
     let held = effective_scopes(settings, caller);
-    if !held.contains(scope) {
+    if !always && !held.contains(scope) {
         return Err(Denial::ScopeNotHeld { tool, held });
     }
     let invalid = |error| Denial::InvalidArguments { tool, error };

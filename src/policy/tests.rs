@@ -42,7 +42,8 @@ fn decide(
         Ok(a) => {
             // What was admitted is what was asked, validated.
             assert_eq!(Some(a.tool().def.name), name);
-            assert!(a.scopes().contains(a.tool().def.scope));
+            let always = a.tool().def.name == ALWAYS_CALLABLE;
+            assert!(always || a.scopes().contains(a.tool().def.scope));
             Ok("admitted")
         }
         Err(d) => {
@@ -87,6 +88,12 @@ fn decision_table() {
         (Defaults,          Some("get_uptime"),  Some(json!({"nope": 1})),      Err("invalid_arguments")),
         (Defaults,          Some("get_processes"), Some(json!({"limit": -1})),  Err("invalid_arguments")),
         (Defaults,          Some("get_uptime"),  Some(json!({"format": "yaml"})), Err("invalid_arguments")),
+        // whoami is always callable (the server's instructions tell agents to call it first);
+        // its arguments are still checked.
+        (CoreDisabled,      Some("whoami"),      None,                          Ok("admitted")),
+        (StdioWithoutCore,  Some("whoami"),      None,                          Ok("admitted")),
+        (CallerWithoutCore, Some("whoami"),      None,                          Ok("admitted")),
+        (CoreDisabled,      Some("whoami"),      Some(json!({"nope": 1})),      Err("invalid_arguments")),
         // Order: disabled before denied before not held before bad arguments.
         (CoreDisabled,      Some("get_uptime"),  Some(json!([1])),              Err("scope_disabled")),
         (UptimeDenied,      Some("get_uptime"),  Some(json!([1])),              Err("tool_denied")),
