@@ -679,7 +679,7 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
         "limits.max_json_depth",
         l.max_json_depth,
         2,
-        512,
+        crate::protocol::jsonrpc::PARSER_MAX_DEPTH as u64,
         d.max_json_depth as u64,
     ) as usize;
     c.limits.max_in_flight = range(
