@@ -207,7 +207,7 @@ pub fn check(
             held.names().join(", ")
         )));
     }
-    let args = match args {
+    let mut args = match args {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
@@ -218,5 +218,6 @@ pub fn check(
         }
     };
     tool.input.validate_args(&args)?;
+    tool.input.canonicalize_integers(&mut args);
     Ok(args)
 }

@@ -55,7 +55,93 @@ fn json_depth_range_is_what_the_parser_can_do() {
 }
 
 /// The text of a tool result's first content block.
-#[allow(dead_code)]
 fn text(r: &Value) -> &str {
     r["result"]["content"][0]["text"].as_str().unwrap_or("")
+}
+
+/// Every integer parameter of every tool, from `tools/list`: (tool, parameter, minimum, maximum).
+fn integer_parameters(c: &mut Client) -> Vec<(String, String, i64, i64)> {
+    let list = c.request("tools/list", json!({}));
+    let mut out = Vec::new();
+    for t in list["result"]["tools"].as_array().unwrap() {
+        let props = t["inputSchema"]["properties"].as_object().unwrap();
+        for (name, s) in props {
+            if s["type"] == "integer" {
+                out.push((
+                    t["name"].as_str().unwrap().to_string(),
+                    name.clone(),
+                    s["minimum"].as_i64().unwrap_or(0),
+                    s["maximum"].as_i64().unwrap_or(i64::MAX),
+                ));
+            }
+        }
+    }
+    out
+}
+
+fn call_raw(c: &mut Client, id: i64, tool: &str, args: &str) -> Value {
+    c.send_raw(
+        format!(
+            "{{\"jsonrpc\":\"2.0\",\"id\":{id},\"method\":\"tools/call\",\"params\":{{\"name\":\"{tool}\",\"arguments\":{args}}}}}\n"
+        )
+        .as_bytes(),
+    );
+    c.wait_for(&json!(id), Duration::from_secs(15)).unwrap()
+}
+
+#[test]
+fn integers_written_with_a_fraction_part_are_integers_for_every_tool() {
+    let d = TempDir::new("proto-int");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let params = integer_parameters(&mut c);
+    // The tools this build has: the table must not silently shrink to nothing.
+    assert!(params.len() >= 3, "{params:?}");
+    let mut id = 100;
+    for (tool, param, min, max) in &params {
+        let v = (*min).max(10).min(*max);
+        assert_eq!(v % 10, 0, "pick a multiple of ten for the 1E1 form");
+        // Every spelling of the same integer gets the same treatment as the integer itself.
+        for form in [
+            v.to_string(),
+            format!("{v}.0"),
+            format!("{v}E0"),
+            format!("{}E1", v / 10),
+            format!("{v}.000e0"),
+        ] {
+            id += 1;
+            let r = call_raw(&mut c, id, tool, &format!("{{\"{param}\":{form}}}"));
+            assert_eq!(r["result"]["isError"], false, "{tool} {param}={form}: {r}");
+            let sc = &r["result"]["structuredContent"];
+            // Tools that echo the parameter report the integer that was used.
+            if let Some(echo) = sc.get(param.as_str()) {
+                assert_eq!(echo, &json!(v), "{tool} {param}={form}: {sc}");
+            }
+            if param == "limit" {
+                assert!(sc["returned"].as_i64().unwrap() <= v, "{sc}");
+            }
+        }
+        // A real fraction is refused by the schema, naming the rule.
+        id += 1;
+        let r = call_raw(&mut c, id, tool, &format!("{{\"{param}\":{v}.5}}"));
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        assert_eq!(
+            text(&r),
+            format!("invalid argument `{param}`: must be an integer (got a number)"),
+            "{tool}"
+        );
+        // Out of range in float form: the schema's range message, not the handler's.
+        if *max == i64::MAX {
+            continue;
+        }
+        id += 1;
+        let r = call_raw(&mut c, id, tool, &format!("{{\"{param}\":{}.0}}", max + 1));
+        assert_eq!(r["result"]["isError"], true, "{r}");
+        assert!(
+            text(&r).starts_with(&format!("invalid argument `{param}`: must be between {min} and {max} (got ")),
+            "{tool}: {}",
+            text(&r)
+        );
+    }
 }
