@@ -139,9 +139,115 @@ fn integers_written_with_a_fraction_part_are_integers_for_every_tool() {
         let r = call_raw(&mut c, id, tool, &format!("{{\"{param}\":{}.0}}", max + 1));
         assert_eq!(r["result"]["isError"], true, "{r}");
         assert!(
-            text(&r).starts_with(&format!("invalid argument `{param}`: must be between {min} and {max} (got ")),
+            text(&r).starts_with(&format!(
+                "invalid argument `{param}`: must be between {min} and {max} (got "
+            )),
             "{tool}: {}",
             text(&r)
+        );
+    }
+}
+
+/// Send a `tools/call` with `_meta.progressToken` and collect what arrives up to its answer, and
+/// for a moment after it: (progress notifications before, the answer, progress after).
+fn call_with_progress(
+    c: &mut Client,
+    id: i64,
+    tool: &str,
+    args: Value,
+    token: Value,
+) -> (Vec<Value>, Value, Vec<Value>) {
+    let mut params = json!({"name": tool, "arguments": args});
+    if !token.is_null() {
+        params["_meta"] = json!({"progressToken": token});
+    }
+    c.send(&json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": params}));
+    let mut before = Vec::new();
+    let answer = loop {
+        let m = c.recv(Duration::from_secs(15)).expect("no answer");
+        if m.get("id") == Some(&json!(id)) {
+            break m;
+        }
+        if m["method"] == "notifications/progress" {
+            before.push(m);
+        }
+    };
+    let mut after = Vec::new();
+    while let Some(m) = c.recv(Duration::from_millis(200)) {
+        if m["method"] == "notifications/progress" {
+            after.push(m);
+        }
+    }
+    (before, answer, after)
+}
+
+#[test]
+fn every_tool_that_waits_sends_progress_when_asked() {
+    let d = TempDir::new("proto-progress");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let list = c.request("tools/list", json!({}));
+    let tools: Vec<String> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect();
+    // (tool, arguments, whether it waits): the README lists exactly the tools that wait.
+    let waits = |tool: &str, args: &Value| match tool {
+        "get_cpu_info" | "get_system_status" | "get_disk_info" => true,
+        "get_processes" => args["sample_ms"].as_u64().unwrap_or(0) > 0,
+        _ => false,
+    };
+    let mut cases: Vec<(String, Value)> = tools.iter().map(|t| (t.clone(), json!({}))).collect();
+    for ms in [0, 50, 300] {
+        cases.push(("get_processes".into(), json!({"sample_ms": ms, "limit": 1})));
+    }
+    cases.push(("get_cpu_info".into(), json!({"sample_ms": 50})));
+    let mut id = 1000;
+    for (tool, args) in &cases {
+        id += 1;
+        let token = json!(format!("tok-{id}"));
+        let (before, answer, after) =
+            call_with_progress(&mut c, id, tool, args.clone(), token.clone());
+        assert_eq!(answer["result"]["isError"], false, "{tool}: {answer}");
+        assert!(
+            after.is_empty(),
+            "{tool}: progress after the answer: {after:?}"
+        );
+        if !waits(tool, args) {
+            assert!(before.is_empty(), "{tool} {args}: {before:?}");
+            continue;
+        }
+        assert!(
+            !before.is_empty(),
+            "{tool} {args}: no progress before the answer"
+        );
+        let mut last = -1.0;
+        for n in &before {
+            let p = &n["params"];
+            assert_eq!(p["progressToken"], token, "{n}");
+            let v = p["progress"].as_f64().unwrap();
+            assert!(v > last, "{tool}: progress must increase: {before:?}");
+            assert!(v <= p["total"].as_f64().unwrap(), "{n}");
+            assert!(!p["message"].as_str().unwrap().is_empty(), "{n}");
+            last = v;
+        }
+        // An integer token works as well, and without a token nothing is sent.
+        id += 1;
+        let (before, _, _) = call_with_progress(&mut c, id, tool, args.clone(), json!(id));
+        assert!(
+            !before.is_empty()
+                && before
+                    .iter()
+                    .all(|n| n["params"]["progressToken"] == json!(id))
+        );
+        id += 1;
+        let (before, _, _) = call_with_progress(&mut c, id, tool, args.clone(), Value::Null);
+        assert!(
+            before.is_empty(),
+            "{tool}: progress without a token: {before:?}"
         );
     }
 }

@@ -326,7 +326,10 @@ mod tests {
         assert!(matches!(m, Message::Request { .. }));
         let e = parse(nested(PARSER_MAX_DEPTH + 1).as_bytes(), PARSER_MAX_DEPTH).unwrap_err();
         assert_eq!(e.code, INVALID_REQUEST);
-        assert!(e.message.contains("nests deeper than the limit of 127"), "{e:?}");
+        assert!(
+            e.message.contains("nests deeper than the limit of 127"),
+            "{e:?}"
+        );
         // One level deeper than this constant is what serde_json itself refuses.
         let raw = nested(PARSER_MAX_DEPTH + 1);
         assert!(serde_json::from_str::<Value>(&raw).is_err());

@@ -546,7 +546,10 @@ mod tests {
             s.canonicalize_integers(&mut args);
             assert_eq!(Value::Object(args), want, "{text}");
         }
-        assert_eq!(integer_of(&serde_json::Number::from_f64(2.5).unwrap()), None);
+        assert_eq!(
+            integer_of(&serde_json::Number::from_f64(2.5).unwrap()),
+            None
+        );
         assert_eq!(
             integer_of(&serde_json::Number::from_f64(18_446_744_073_709_551_615.0).unwrap()),
             None,

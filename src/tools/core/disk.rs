@@ -420,8 +420,15 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         .deadline
         .checked_sub(ANSWER_MARGIN)
         .unwrap_or(ctx.deadline);
+    // A slow mount is waited for, up to STATFS_TIMEOUT.
+    ctx.progress(0.0, Some(2.0), "measuring filesystems");
     let (filesystems, skipped_virtual, truncated) =
         collect(ctx, include_virtual, STATFS_TIMEOUT, end)?;
+    ctx.progress(
+        1.0,
+        Some(2.0),
+        &format!("measured {} filesystems", filesystems.len()),
+    );
     to_value(&DiskInfo {
         count: filesystems.len(),
         filesystems,
