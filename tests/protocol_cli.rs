@@ -251,3 +251,144 @@ fn every_tool_that_waits_sends_progress_when_asked() {
         );
     }
 }
+
+#[test]
+fn counters_report_what_is_returned_after_the_caps_cut_an_array() {
+    let d = TempDir::new("proto-caps");
+    let p = d.path("c.yaml");
+    write_config(&p, "output: {caps: {max_array_items: 1}}\n", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let list = c.request("tools/list", json!({}));
+    let mut checked = 0;
+    for t in list["result"]["tools"].as_array().unwrap() {
+        let name = t["name"].as_str().unwrap();
+        // A counter's description names the array it counts: "how many … are in `ARRAY`".
+        let counters: Vec<(String, String)> = t["outputSchema"]["properties"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter_map(|(k, s)| {
+                let desc = s["description"].as_str()?;
+                let array = desc.strip_prefix("how many ")?.split('`').nth(1)?;
+                Some((k.clone(), array.to_string()))
+            })
+            .collect();
+        if counters.is_empty() {
+            continue;
+        }
+        let args = match name {
+            "get_processes" => json!({"limit": 5}),
+            "get_disk_info" => json!({"include_virtual": true}),
+            _ => json!({}),
+        };
+        let r = c.call(name, args);
+        let sc = &r["result"]["structuredContent"];
+        assert_eq!(r["result"]["isError"], false, "{r}");
+        for (counter, array) in &counters {
+            let kept = sc[array.as_str()].as_array().unwrap().len();
+            assert_eq!(sc[counter.as_str()], json!(kept), "{name}: {sc}");
+            let cut = sc["truncated"]["arrays"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|a| a["path"] == format!("/{array}"));
+            if let Some(cut) = cut {
+                checked += 1;
+                assert_eq!(cut["kept"], json!(kept), "{sc}");
+                if let Some(more) = sc.get("more_not_listed") {
+                    assert_eq!(more, &json!(true), "{name}: {sc}");
+                }
+            }
+        }
+    }
+    // At least get_processes and get_disk_info (with the pseudo filesystems) have more than one.
+    assert!(checked >= 2, "{checked}");
+}
+
+#[test]
+fn idle_seconds_says_it_is_summed_over_cpus() {
+    let d = TempDir::new("proto-idle");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let list = c.request("tools/list", json!({}));
+    let up = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "get_uptime")
+        .unwrap();
+    let desc = up["outputSchema"]["properties"]["idle_seconds"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(desc.contains("summed over all CPUs"), "{desc}");
+    assert!(
+        up["description"]
+            .as_str()
+            .unwrap()
+            .contains("summed over all CPUs")
+    );
+}
+
+#[test]
+fn query_usage_errors_exit_2_and_tool_errors_exit_1() {
+    let d = TempDir::new("proto-exit");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let cfg = p.to_str().unwrap();
+    // (arguments, exit code)
+    let cases: [(&[&str], i32); 6] = [
+        (&["query", "no_such_tool", "--config", cfg], 2),
+        (
+            &[
+                "query",
+                "get_uptime",
+                "--args",
+                "{not json",
+                "--config",
+                cfg,
+            ],
+            2,
+        ),
+        (&["query", "--config", cfg], 2),
+        (&["bogus"], 2),
+        (
+            &[
+                "query",
+                "get_uptime",
+                "--args",
+                "{\"bogus\": 1}",
+                "--config",
+                cfg,
+            ],
+            1,
+        ),
+        (&["query", "get_uptime", "--config", cfg], 0),
+    ];
+    for (args, want) in cases {
+        let (code, out, err) = run(args);
+        assert_eq!(code, want, "{args:?}: {out} {err}");
+        if want == 2 {
+            assert!(out.is_empty() && !err.trim().is_empty(), "{args:?}");
+        }
+    }
+}
+
+#[test]
+fn length_rules_say_1_character() {
+    let d = TempDir::new("proto-plural");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let r = c.call("get_processes", json!({"name": ""}));
+    assert_eq!(r["result"]["isError"], true, "{r}");
+    assert_eq!(
+        text(&r),
+        "invalid argument `name`: must be at least 1 character"
+    );
+    let r = c.call("get_processes", json!({"name": "x".repeat(65)}));
+    assert_eq!(
+        text(&r),
+        "invalid argument `name`: must be at most 64 characters"
+    );
+}

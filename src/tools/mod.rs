@@ -374,6 +374,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_counter_of_a_top_level_array_is_kept_right_by_the_caps() {
+        let r = Registry::new().unwrap();
+        let mut seen = 0;
+        for t in r.iter() {
+            let out = t.output_json();
+            let props = out["properties"].as_object().unwrap();
+            for (name, s) in props {
+                if s["type"] != "integer" || !matches!(name.as_str(), "count" | "returned") {
+                    continue;
+                }
+                seen += 1;
+                let counted = crate::output::COUNTERS.iter().find(|(c, a)| {
+                    c == name && props.get(*a).is_some_and(|p| p["type"] == "array")
+                });
+                assert!(
+                    counted.is_some(),
+                    "{}: `{name}` counts an array that output::COUNTERS does not name",
+                    t.def.name
+                );
+            }
+        }
+        assert!(seen >= 4, "{seen}");
+    }
+
+    #[test]
     fn listing_publishes_the_schemas_the_gate_compiled() {
         let r = Registry::new().unwrap();
         for t in r.iter() {

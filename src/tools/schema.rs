@@ -207,13 +207,16 @@ impl Schema {
                 {
                     return Err(violation(
                         path,
-                        format!("must be at least {min} characters"),
+                        format!("must be at least {}", counted(min, "character")),
                     ));
                 }
                 if let Some(max) = r.max_length
                     && len > max
                 {
-                    return Err(violation(path, format!("must be at most {max} characters")));
+                    return Err(violation(
+                        path,
+                        format!("must be at most {}", counted(max, "character")),
+                    ));
                 }
                 if let Some((src, re)) = &r.pattern
                     && !re.is_match(s)
@@ -225,12 +228,18 @@ impl Schema {
                 if let Some(min) = r.min_items
                     && a.len() < min
                 {
-                    return Err(violation(path, format!("must have at least {min} items")));
+                    return Err(violation(
+                        path,
+                        format!("must have at least {}", counted(min, "item")),
+                    ));
                 }
                 if let Some(max) = r.max_items
                     && a.len() > max
                 {
-                    return Err(violation(path, format!("must have at most {max} items")));
+                    return Err(violation(
+                        path,
+                        format!("must have at most {}", counted(max, "item")),
+                    ));
                 }
                 if let Some(items) = &self.items {
                     for (i, item) in a.iter().enumerate() {
@@ -309,6 +318,15 @@ fn integer_of(n: &serde_json::Number) -> Option<Value> {
         Some(Value::from(f as i64))
     } else {
         None
+    }
+}
+
+/// "1 character", "2 characters".
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -512,6 +530,59 @@ mod tests {
             e.to_string().contains("must be an integer (got a string)"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn length_rules_use_the_right_plural() {
+        let s = Schema::compile(&json!({
+            "type": "object",
+            "properties": {
+                "s1": {"type": "string", "minLength": 1, "maxLength": 1},
+                "s2": {"type": "string", "minLength": 2, "maxLength": 3},
+                "a1": {"type": "array", "minItems": 1, "maxItems": 1},
+                "a2": {"type": "array", "minItems": 2, "maxItems": 3}
+            }
+        }))
+        .unwrap();
+        // (arguments, the message)
+        let cases = [
+            (
+                json!({"s1": ""}),
+                "invalid argument `s1`: must be at least 1 character",
+            ),
+            (
+                json!({"s1": "ab"}),
+                "invalid argument `s1`: must be at most 1 character",
+            ),
+            (
+                json!({"s2": "a"}),
+                "invalid argument `s2`: must be at least 2 characters",
+            ),
+            (
+                json!({"s2": "abcd"}),
+                "invalid argument `s2`: must be at most 3 characters",
+            ),
+            (
+                json!({"a1": []}),
+                "invalid argument `a1`: must have at least 1 item",
+            ),
+            (
+                json!({"a1": [1, 2]}),
+                "invalid argument `a1`: must have at most 1 item",
+            ),
+            (
+                json!({"a2": [1]}),
+                "invalid argument `a2`: must have at least 2 items",
+            ),
+            (
+                json!({"a2": [1, 2, 3, 4]}),
+                "invalid argument `a2`: must have at most 3 items",
+            ),
+        ];
+        for (args, want) in cases {
+            let e = s.validate_args(args.as_object().unwrap()).unwrap_err();
+            assert_eq!(e.to_string(), want);
+        }
     }
 
     #[test]

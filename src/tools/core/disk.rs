@@ -62,7 +62,7 @@ pub const OUTPUT: &str = r#"{
                 "error": {"type": "string", "description": "why sizes are missing"}
             }
         }},
-        "count": {"type": "integer", "minimum": 0},
+        "count": {"type": "integer", "minimum": 0, "description": "how many filesystems are in `filesystems`"},
         "skipped_virtual": {"type": "integer", "minimum": 0},
         "more_not_listed": {"type": "boolean", "description": "more mounts exist than were listed"}
     }

@@ -68,7 +68,7 @@ pub const OUTPUT: &str = r#"{
         }},
         "total_processes": {"type": "integer", "minimum": 0},
         "matched": {"type": "integer", "minimum": 0, "description": "processes that passed the filters"},
-        "returned": {"type": "integer", "minimum": 0},
+        "returned": {"type": "integer", "minimum": 0, "description": "how many processes are in `processes`"},
         "sort_by": {"type": "string", "enum": ["cpu", "memory", "pid", "name"]},
         "cpu_mode": {"type": "string", "enum": ["lifetime_average", "sampled"]},
         "sample_ms": {"type": "integer", "minimum": 0}
