@@ -3,7 +3,7 @@
 //! deadline timer. Transports create one `Session` per connection on top of it.
 
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -14,6 +14,7 @@ use crate::config::{self, AuditConfig, Config, Format};
 use crate::error::{Error, ToolError};
 use crate::output;
 use crate::policy;
+use crate::sync::lock;
 use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Registry, Tool};
 use crate::transport::pool::{Pool, Timer};
 
@@ -28,8 +29,11 @@ pub struct Call<'a> {
     pub started: Instant,
 }
 
+/// Run after every applied reload with the server, the old and the new config; returns false
+/// once whoever registered it is gone (it is then dropped).
+pub type ReloadHook = Box<dyn Fn(&Server, &Config, &Config) -> bool + Send + Sync>;
+
 /// Everything a connection needs, shared across connections.
-#[derive(Debug)]
 pub struct Server {
     config: RwLock<Arc<Config>>,
     /// What `--config` named (None: the default path or built-in defaults), for reloads.
@@ -38,6 +42,20 @@ pub struct Server {
     pub pool: Pool,
     pub timer: Arc<Timer>,
     audit: RwLock<Option<Arc<AuditLog>>>,
+    reload_hooks: Mutex<Vec<ReloadHook>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("config", &self.config)
+            .field("config_arg", &self.config_arg)
+            .field("registry", &self.registry)
+            .field("pool", &self.pool)
+            .field("timer", &self.timer)
+            .field("audit", &self.audit)
+            .finish_non_exhaustive()
+    }
 }
 
 fn open_audit(a: Option<&AuditConfig>) -> Result<Option<Arc<AuditLog>>, String> {
@@ -63,6 +81,7 @@ impl Server {
             registry,
             pool,
             timer: Timer::start(),
+            reload_hooks: Mutex::new(Vec::new()),
         }))
     }
 
@@ -90,8 +109,15 @@ impl Server {
         }
         notes.extend(new.warnings.iter().cloned());
         crate::log::set_level(new.log_level);
-        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(new);
+        let new = Arc::new(new);
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&new);
+        lock(&self.reload_hooks).retain(|hook| hook(self, &old, &new));
         Ok(notes)
+    }
+
+    /// Register `hook` to run after every applied reload (see [`ReloadHook`]).
+    pub fn on_reload(&self, hook: ReloadHook) {
+        lock(&self.reload_hooks).push(hook);
     }
 
     /// Compile the built-in redaction patterns on a background thread, once. Sessions call this

@@ -392,3 +392,118 @@ fn length_rules_say_1_character() {
         "invalid argument `name`: must be at most 64 characters"
     );
 }
+
+fn sighup(c: &Client) {
+    let st = std::process::Command::new("kill")
+        .args(["-HUP", &c.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(st.success());
+}
+
+/// `notifications/tools/list_changed` messages that arrive within `wait`.
+fn list_changed(c: &mut Client, wait: Duration) -> usize {
+    let end = std::time::Instant::now() + wait;
+    let mut n = 0;
+    while let Some(left) = end.checked_duration_since(std::time::Instant::now()) {
+        match c.recv(left) {
+            Some(m) if m["method"] == "notifications/tools/list_changed" => {
+                assert!(m.get("id").is_none(), "{m}");
+                n += 1;
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    n
+}
+
+fn names(list: &Value) -> Vec<String> {
+    list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+const MODERN_META: &str = r#"{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+fn modern_list(c: &mut Client) -> Value {
+    let meta: Value = serde_json::from_str(MODERN_META).unwrap();
+    c.request("tools/list", json!({"_meta": meta}))
+}
+
+#[test]
+fn a_reload_that_changes_the_tool_list_tells_initialized_legacy_sessions() {
+    let d = TempDir::new("proto-listchanged");
+    let p = d.path("c.yaml");
+    write_config(&p, "", 0o600);
+    let args = ["serve", "--config", p.to_str().unwrap()];
+
+    let mut c = Client::spawn(&args);
+    let init = c.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
+    assert_eq!(
+        init["result"]["capabilities"]["tools"]["listChanged"], true,
+        "{init}"
+    );
+    c.notify("notifications/initialized", json!({}));
+    assert!(names(&c.request("tools/list", json!({}))).contains(&"get_uptime".to_string()));
+
+    // Sessions that must not be told: a legacy one that never finished the handshake, and a
+    // stateless (2026-07-28) one, which would need a subscriptions/listen stream.
+    let mut half = Client::spawn(&args);
+    half.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
+    let mut modern = Client::spawn(&args);
+    let disc: Value = serde_json::from_str(MODERN_META).unwrap();
+    let disc = modern.request("server/discover", json!({"_meta": disc}));
+    assert_eq!(
+        disc["result"]["capabilities"]["tools"]["listChanged"], false,
+        "{disc}"
+    );
+    assert!(names(&modern_list(&mut modern)).contains(&"get_uptime".to_string()));
+
+    let hup_all = |yaml: &str, c: &Client, half: &Client, modern: &Client| {
+        write_config(&p, yaml, 0o600);
+        for x in [c, half, modern] {
+            sighup(x);
+        }
+    };
+
+    // A reload that changes something else: nothing is sent.
+    hup_all("log_level: warn\n", &c, &half, &modern);
+    assert_eq!(list_changed(&mut c, Duration::from_millis(800)), 0);
+
+    // A reload that denies a tool: one notification, and the list no longer has it.
+    hup_all(
+        "log_level: warn\nqueries: {deny: [get_uptime]}\n",
+        &c,
+        &half,
+        &modern,
+    );
+    assert_eq!(list_changed(&mut c, Duration::from_secs(3)), 1);
+    assert!(!names(&c.request("tools/list", json!({}))).contains(&"get_uptime".to_string()));
+    assert!(!names(&modern_list(&mut modern)).contains(&"get_uptime".to_string()));
+
+    // The same file again, and a broken one (rejected): nothing.
+    hup_all(
+        "log_level: warn\nqueries: {deny: [get_uptime]}\n",
+        &c,
+        &half,
+        &modern,
+    );
+    assert_eq!(list_changed(&mut c, Duration::from_millis(800)), 0);
+    hup_all("bogus_key: 1\n", &c, &half, &modern);
+    assert_eq!(list_changed(&mut c, Duration::from_millis(800)), 0);
+
+    // Back to the defaults: told again, and the tool is back.
+    hup_all("", &c, &half, &modern);
+    assert_eq!(list_changed(&mut c, Duration::from_secs(3)), 1);
+    assert!(names(&c.request("tools/list", json!({}))).contains(&"get_uptime".to_string()));
+
+    assert_eq!(list_changed(&mut half, Duration::from_millis(200)), 0);
+    assert_eq!(list_changed(&mut modern, Duration::from_millis(200)), 0);
+    for x in [&mut c, &mut half, &mut modern] {
+        assert!(x.child.try_wait().unwrap().is_none(), "a server died");
+    }
+}
