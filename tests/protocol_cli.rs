@@ -507,3 +507,74 @@ fn a_reload_that_changes_the_tool_list_tells_initialized_legacy_sessions() {
         assert!(x.child.try_wait().unwrap().is_none(), "a server died");
     }
 }
+
+#[test]
+fn the_scope_table_is_generated_and_matches_what_the_server_grants() {
+    let (code, md, err) = run(&["tools", "--markdown"]);
+    assert_eq!(code, 0, "{err}");
+    let docs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let committed = std::fs::read_to_string(docs.join("tools.md")).unwrap();
+    assert_eq!(
+        committed, md,
+        "docs/tools.md is stale: run `sysgate tools --markdown > docs/tools.md`"
+    );
+    // configuration.md points at it, not at a document outside the repository.
+    let conf = std::fs::read_to_string(docs.join("configuration.md")).unwrap();
+    assert!(conf.contains("(tools.md#scopes)"));
+    assert!(!conf.contains("DESIGN"));
+
+    // Rows: | `scope` | enabled by default | in `readonly` | in `admin` | tools |
+    let rows: Vec<Vec<String>> = md
+        .split("\n## Scopes\n")
+        .nth(1)
+        .expect("a Scopes section")
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| {
+            l.split('|')
+                .map(|c| c.trim().trim_matches('`').to_string())
+                .collect()
+        })
+        .collect();
+    assert!(rows.len() >= 12, "{rows:?}");
+    let default_enabled: Vec<&str> = rows
+        .iter()
+        .filter(|r| r[2] == "yes")
+        .map(|r| r[1].as_str())
+        .collect();
+
+    // With the built-in defaults, a stdio caller holds exactly the scopes the table says are
+    // enabled by default, and `stdio.scopes: [readonly]` grants exactly the `readonly` column.
+    let d = TempDir::new("proto-scopes");
+    let p = d.path("c.yaml");
+    for (yaml, column) in [("", 2), ("stdio: {scopes: [readonly]}\n", 3)] {
+        write_config(&p, yaml, 0o600);
+        let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+        let who = c.call("whoami", json!({}));
+        let held: Vec<&str> = who["result"]["structuredContent"]["scopes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        let want: Vec<&str> = rows
+            .iter()
+            .filter(|r| r[column] == "yes")
+            .map(|r| r[1].as_str())
+            .collect();
+        assert_eq!(held, want, "{yaml:?}");
+        // Every tool the caller may use is listed under a scope it holds.
+        for t in who["result"]["structuredContent"]["tools"]
+            .as_array()
+            .unwrap()
+        {
+            let t = t.as_str().unwrap();
+            assert!(
+                rows.iter()
+                    .any(|r| held.contains(&r[1].as_str()) && r[5].contains(t)),
+                "{t}"
+            );
+        }
+    }
+    assert!(!default_enabled.is_empty());
+}

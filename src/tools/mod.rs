@@ -336,6 +336,7 @@ pub fn reference_markdown(registry: &Registry) -> String {
             d.description.replace('|', "\\|")
         ));
     }
+    out.push_str(&scope_table(registry));
     for t in registry.iter() {
         let d = t.def;
         out.push_str(&format!(
@@ -359,6 +360,40 @@ pub fn reference_markdown(registry: &Registry) -> String {
                 }
             }
         }
+    }
+    out
+}
+
+/// The `## Scopes` section of the reference: every scope, whether the built-in defaults enable it,
+/// its meta-scopes, and its tools in this build, from the same tables the gate uses.
+fn scope_table(registry: &Registry) -> String {
+    use crate::policy::ScopeSet;
+    let enabled = Config::default().scopes.enabled;
+    let readonly = ScopeSet::readonly();
+    let mut out = String::from(
+        "\n## Scopes\n\nEvery tool belongs to one scope. A tool can be called only when its scope is enabled \
+         (`scopes.NAME.enabled`) and the caller holds it (`stdio.scopes`). In scope lists, the \
+         meta-scope `readonly` stands for the scopes marked below and `admin` for all of them.\n\n\
+         | scope | enabled by default | in `readonly` | in `admin` | tools in this build |\n|---|---|---|---|---|\n",
+    );
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    for s in Scope::ALL {
+        let tools: Vec<String> = registry
+            .iter()
+            .filter(|t| t.def.scope == s)
+            .map(|t| format!("`{}`", t.def.name))
+            .collect();
+        out.push_str(&format!(
+            "| `{s}` | {} | {} | {} | {} |\n",
+            yes_no(enabled.contains(s)),
+            yes_no(readonly.contains(s)),
+            yes_no(ScopeSet::all().contains(s)),
+            if tools.is_empty() {
+                "none yet".to_string()
+            } else {
+                tools.join(", ")
+            }
+        ));
     }
     out
 }
