@@ -157,6 +157,12 @@ pub fn main() -> ExitCode {
     }
     match run(inv) {
         Ok(code) => code,
+        // Usage errors found while running (an unknown tool, bad `--args`) exit like the ones
+        // the parser finds.
+        Err(e @ Error::Usage(_)) => {
+            log::error(&e.to_string());
+            ExitCode::from(2)
+        }
         Err(e) => {
             log::error(&e.to_string());
             ExitCode::FAILURE

@@ -34,3 +34,9 @@ pub fn unhex(text: &[u8]) -> Option<Vec<u8>> {
         .map(|p| Some(nibble(p[0])? << 4 | nibble(p[1])?))
         .collect()
 }
+
+/// The deepest nesting the JSON parser (serde_json) accepts: it refuses a document at its 128th
+/// level of arrays/objects with a generic parse error, so `limits.max_json_depth` stops one below
+/// it and every deeper message gets the depth error instead. Here, in a leaf, because both the
+/// config (the setting's range) and the protocol (the pre-scan) need it.
+pub const JSON_PARSER_MAX_DEPTH: usize = 127;

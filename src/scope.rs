@@ -76,6 +76,13 @@ impl ScopeSet {
         Scope::ALL.iter().copied().collect()
     }
 
+    /// The scopes the built-in defaults enable: the read-only scopes (exactly the `readonly`
+    /// meta-scope); everything that can change the host or reveal secrets is off until an
+    /// operator turns it on.
+    pub fn default_enabled() -> Self {
+        Self::readonly()
+    }
+
     /// The `readonly` meta-scope.
     pub fn readonly() -> Self {
         [

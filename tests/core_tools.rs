@@ -585,11 +585,21 @@ fn sampling_reports_progress_and_stops_on_cancel_or_deadline() {
     assert_eq!((ev[0].0, ev[0].1), (0.0, Some(2.0)));
     assert!(ev[0].2.contains("300 ms"));
     assert_eq!(ev[1].0, 1.0);
-    // Short samples are not worth a progress message.
+    // Any sample is reported; no sample, no wait, nothing to report.
     events.lock().unwrap().clear();
     call_with(
         "get_processes",
-        json!({"sample_ms": 100, "limit": 1}),
+        json!({"sample_ms": 50, "limit": 1}),
+        None,
+        &Cancel::default(),
+        Some(&sink),
+    )
+    .unwrap();
+    assert_eq!(events.lock().unwrap().len(), 2);
+    events.lock().unwrap().clear();
+    call_with(
+        "get_processes",
+        json!({"sample_ms": 0, "limit": 1}),
         None,
         &Cancel::default(),
         Some(&sink),

@@ -591,7 +591,7 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
         "limits.max_json_depth",
         l.max_json_depth,
         2,
-        512,
+        crate::codec::JSON_PARSER_MAX_DEPTH as u64,
         d.max_json_depth as u64,
     ) as usize;
     c.limits.max_in_flight = range(
@@ -633,7 +633,7 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     );
 
     if let Some(scopes) = file.scopes {
-        let mut enabled = crate::policy::default_enabled();
+        let mut enabled = crate::scope::ScopeSet::default_enabled();
         for (name, entry) in scopes {
             match Scope::ALL.iter().find(|s| s.name() == name) {
                 Some(s) if entry.enabled => enabled.insert(*s),

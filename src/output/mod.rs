@@ -63,12 +63,15 @@ pub fn render(
             "the result could not be redacted safely ({e}); ask for less (e.g. a smaller `limit`)"
         ))
     })?;
-    let capped =
+    let mut capped =
         caps::cap_and_mark_owned(redacted.value, output.caps_for(impact)).map_err(|e| {
             ToolError::Failed(format!(
                 "the result does not fit the output limits ({e}); ask for less"
             ))
         })?;
+    if !capped.truncation.is_empty() {
+        recount(&mut capped.value);
+    }
     // The text is written once, straight into its final string (inside the fence when the tool's
     // output comes from outside the server): a large answer is not rendered and then copied.
     let mut text = if trust.has_host_text(&capped.value) {
@@ -103,6 +106,37 @@ pub fn render(
         redactions: redacted.report,
         truncation,
     })
+}
+
+/// Result fields that count a top-level array of the same result: (counter, array). A tool
+/// result's counters describe what it returns, so after the caps cut an array its counter is set
+/// to the items kept, and `more_not_listed` (where the result has it) becomes true. Neither change
+/// makes the JSON longer, so the byte cap still holds. A test checks every tool's output schema
+/// against this table.
+pub const COUNTERS: &[(&str, &str)] = &[
+    ("returned", "processes"),
+    ("count", "filesystems"),
+    ("count", "interfaces"),
+    ("count", "sensors"),
+];
+
+/// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).
+fn recount(value: &mut Value) {
+    let Value::Object(m) = value else { return };
+    for (counter, array) in COUNTERS {
+        let Some(kept) = m.get(*array).and_then(Value::as_array).map(Vec::len) else {
+            continue;
+        };
+        let Some(c) = m.get_mut(*counter).filter(|c| c.is_u64()) else {
+            continue;
+        };
+        if c.as_u64() != Some(kept as u64) {
+            *c = Value::from(kept);
+            if let Some(more) = m.get_mut("more_not_listed").filter(|v| v.is_boolean()) {
+                *more = Value::Bool(true);
+            }
+        }
+    }
 }
 
 /// Bytes reserved after a JSON text block for what follows it (see [`write_text`]).
@@ -184,6 +218,40 @@ pub(crate) mod tests {
             write_text(&mut text, &v, Format::Json);
             assert!(!text.contains(fence::is_lt_like), "{text}");
             assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
+        }
+    }
+
+    #[test]
+    fn recount_makes_counters_describe_the_kept_items() {
+        // (result after the caps, what recount makes of it)
+        let cases = [
+            (
+                json!({"processes": [1, 2], "returned": 5, "matched": 9}),
+                json!({"processes": [1, 2], "returned": 2, "matched": 9}),
+            ),
+            (
+                json!({"filesystems": [1], "count": 3, "more_not_listed": false}),
+                json!({"filesystems": [1], "count": 1, "more_not_listed": true}),
+            ),
+            (
+                json!({"interfaces": [], "count": 2, "address_errors": ["x"]}),
+                json!({"interfaces": [], "count": 0, "address_errors": ["x"]}),
+            ),
+            // Nothing cut from the counted array: nothing changes.
+            (
+                json!({"sensors": [1, 2], "count": 2, "more_not_listed": false}),
+                json!({"sensors": [1, 2], "count": 2, "more_not_listed": false}),
+            ),
+            // Not a counter this table knows: left alone.
+            (
+                json!({"per_cpu": [1], "count": 4}),
+                json!({"per_cpu": [1], "count": 4}),
+            ),
+            (json!([1, 2]), json!([1, 2])),
+        ];
+        for (mut got, want) in cases {
+            recount(&mut got);
+            assert_eq!(got, want);
         }
     }
 }

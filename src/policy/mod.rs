@@ -25,15 +25,9 @@ pub struct Settings {
     pub denied_tools: BTreeSet<String>,
 }
 
-/// DESIGN's defaults: the read-only scopes (exactly the `readonly` meta-scope) are on; everything
-/// that can change the host or reveal secrets is off until an operator turns it on.
-pub fn default_enabled() -> ScopeSet {
-    ScopeSet::readonly()
-}
-
 impl Default for Settings {
     fn default() -> Self {
-        let enabled = default_enabled();
+        let enabled = ScopeSet::default_enabled();
         Settings {
             enabled,
             stdio: enabled,
@@ -205,7 +199,7 @@ pub fn check(
         return Err(Denial::ScopeNotHeld { tool, held });
     }
     let invalid = |error| Denial::InvalidArguments { tool, error };
-    let args = match args {
+    let mut args = match args {
         None | Some(Value::Null) => Map::new(),
         Some(Value::Object(m)) => m.clone(),
         Some(_) => {
@@ -216,6 +210,8 @@ pub fn check(
         }
     };
     tool.input.validate_args(&args).map_err(invalid)?;
+    // `5.0` is an integer to JSON Schema: the handler gets it as one.
+    tool.input.canonicalize_integers(&mut args);
     Ok(Admitted {
         tool,
         args,

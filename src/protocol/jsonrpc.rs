@@ -103,6 +103,9 @@ pub fn result(id: &Id, result: Value) -> Value {
     v
 }
 
+/// The deepest nesting the JSON parser accepts (see [`crate::codec::JSON_PARSER_MAX_DEPTH`]).
+pub const PARSER_MAX_DEPTH: usize = crate::codec::JSON_PARSER_MAX_DEPTH;
+
 /// The deepest array/object nesting in `bytes`, stopping early once `limit` is passed. Strings
 /// are skipped so brackets inside them do not count. Runs before the parser so that a deep
 /// document is refused in O(n) without recursion.
@@ -301,5 +304,32 @@ mod tests {
         );
         assert!(parse(s.as_bytes(), 4).is_ok());
         assert!(!nesting_exceeds(br#"{"a":"\"[[[["}"#, 1));
+    }
+
+    /// A message nested exactly `depth` levels: the envelope and `params` are two of them.
+    fn nested(depth: usize) -> String {
+        let n = depth - 2;
+        format!(
+            r#"{{"jsonrpc":"2.0","id":1,"method":"ping","params":{{"x":{}{}}}}}"#,
+            "[".repeat(n),
+            "]".repeat(n)
+        )
+    }
+
+    #[test]
+    fn the_parser_handles_the_deepest_allowed_nesting() {
+        // If serde_json's recursion limit ever drops, this fails instead of the config range
+        // promising more than the parser does.
+        let m = parse(nested(PARSER_MAX_DEPTH).as_bytes(), PARSER_MAX_DEPTH).unwrap();
+        assert!(matches!(m, Message::Request { .. }));
+        let e = parse(nested(PARSER_MAX_DEPTH + 1).as_bytes(), PARSER_MAX_DEPTH).unwrap_err();
+        assert_eq!(e.code, INVALID_REQUEST);
+        assert!(
+            e.message.contains("nests deeper than the limit of 127"),
+            "{e:?}"
+        );
+        // One level deeper than this constant is what serde_json itself refuses.
+        let raw = nested(PARSER_MAX_DEPTH + 1);
+        assert!(serde_json::from_str::<Value>(&raw).is_err());
     }
 }

@@ -4,7 +4,7 @@
 //! go out through a `Sink`.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -48,6 +48,11 @@ pub struct Session {
     in_flight: InFlight,
     /// `PID.N`: names this session in audit request ids.
     session_id: String,
+    /// A legacy client finished the handshake (`notifications/initialized`): from then on it is
+    /// told when a reload changes its tool list.
+    ready: Arc<AtomicBool>,
+    /// Dropped with the session, which tells its reload hook to unregister.
+    alive: Arc<()>,
 }
 
 impl std::fmt::Debug for Session {
@@ -60,7 +65,7 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     pub fn new(server: Arc<Server>, caller: Caller, sink: Arc<dyn Sink>) -> Session {
-        Session {
+        let session = Session {
             server,
             caller: Arc::new(caller),
             sink,
@@ -74,7 +79,41 @@ impl Session {
                     NEXT.fetch_add(1, Ordering::Relaxed)
                 )
             },
-        }
+            ready: Arc::new(AtomicBool::new(false)),
+            alive: Arc::new(()),
+        };
+        session.watch_tool_list();
+        session
+    }
+
+    /// After a reload, send `notifications/tools/list_changed` when the tools this caller may see
+    /// changed. Only legacy sessions past the handshake get it: they were told `listChanged:
+    /// true`; the stateless era would need a `subscriptions/listen` stream, which this server
+    /// does not offer, so `server/discover` says `listChanged: false`.
+    fn watch_tool_list(&self) {
+        let alive = Arc::downgrade(&self.alive);
+        let caller = Arc::clone(&self.caller);
+        let sink = Arc::clone(&self.sink);
+        let ready = Arc::clone(&self.ready);
+        self.server.on_reload(Box::new(move |server, old, new| {
+            if alive.strong_count() == 0 {
+                return false;
+            }
+            if ready.load(Ordering::Acquire)
+                && visible_tools(server, &old.scopes, &caller)
+                    != visible_tools(server, &new.scopes, &caller)
+            {
+                // Written from its own thread: a client that stops reading must not block the
+                // signal thread, which also handles SIGTERM.
+                let sink = Arc::clone(&sink);
+                let _ = std::thread::Builder::new()
+                    .name("sysgate-notify".into())
+                    .spawn(move || {
+                        sink.send(&json!({"jsonrpc": "2.0", "method": "notifications/tools/list_changed"}));
+                    });
+            }
+            true
+        }));
     }
 
     /// Requests still running or queued.
@@ -123,8 +162,11 @@ impl Session {
     }
 
     fn notification(&self, method: &str, params: &Map<String, Value>) {
-        // `initialized` carries nothing we need; unknown notifications are ignored as JSON-RPC
-        // requires (no response to a notification, ever).
+        // Unknown notifications are ignored as JSON-RPC requires (no response to a notification,
+        // ever).
+        if method == "notifications/initialized" && lock(&self.negotiated).is_some() {
+            self.ready.store(true, Ordering::Release);
+        }
         if method != "notifications/cancelled" {
             return;
         }
@@ -248,13 +290,15 @@ impl Session {
         *lock(&self.negotiated) = Some(version);
         json!({
             "protocolVersion": version,
-            "capabilities": {"tools": {"listChanged": false}},
+            // A reload (SIGHUP) can change the list; see `watch_tool_list`.
+            "capabilities": {"tools": {"listChanged": true}},
             "serverInfo": server_info(),
             "instructions": INSTRUCTIONS,
         })
     }
 
     fn tools_list(&self) -> Value {
+        // The same filter as `visible_tools`, which decides whether a reload changed this list.
         let config = self.server.config();
         let tools: Vec<Value> = self
             .server
@@ -374,6 +418,20 @@ impl Session {
     }
 }
 
+/// The names of the tools `caller` sees under `settings`, in `tools/list` order.
+fn visible_tools(
+    server: &Server,
+    settings: &policy::Settings,
+    caller: &Caller,
+) -> Vec<&'static str> {
+    server
+        .registry
+        .iter()
+        .filter(|t| policy::visible(settings, caller, t))
+        .map(|t| t.def.name)
+        .collect()
+}
+
 fn id_text(id: &Id) -> String {
     match id {
         Id::Num(n) => n.to_string(),
@@ -405,4 +463,58 @@ fn discover_result() -> Value {
         "ttlMs": LIST_TTL_MS,
         "cacheScope": "public",
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::TransportKind;
+
+    #[test]
+    fn a_reload_changes_the_list_only_when_what_the_caller_sees_changes() {
+        use crate::scope::{Scope, ScopeSet};
+        let server = Server::new(Default::default(), None).unwrap();
+        let caller = Caller::local(TransportKind::Stdio);
+        let defaults = policy::Settings::default;
+        let deny_uptime = || {
+            let mut s = defaults();
+            s.denied_tools.insert("get_uptime".into());
+            s
+        };
+        let core_off = || {
+            let mut s = defaults();
+            s.enabled.remove(Scope::Core);
+            s.stdio.remove(Scope::Core);
+            s
+        };
+        let stdio_logs_only = || {
+            let mut s = defaults();
+            s.stdio = ScopeSet::from_iter([Scope::LogsSystem]);
+            s
+        };
+        let sensitive_on = || {
+            let mut s = defaults();
+            s.enabled.insert(Scope::Sensitive);
+            s
+        };
+        // (old settings, new settings, whether the caller's tool list changed)
+        #[rustfmt::skip]
+        let cases: [(policy::Settings, policy::Settings, bool); 7] = [
+            (defaults(),       defaults(),        false),
+            (defaults(),       deny_uptime(),     true),
+            (deny_uptime(),    deny_uptime(),     false),
+            (deny_uptime(),    defaults(),        true),
+            (defaults(),       core_off(),        true),
+            (defaults(),       stdio_logs_only(), true),
+            // Enabling a scope with no tools in this build changes nothing visible.
+            (defaults(),       sensitive_on(),    false),
+        ];
+        for (i, (old, new, changed)) in cases.iter().enumerate() {
+            assert_eq!(
+                visible_tools(&server, old, &caller) != visible_tools(&server, new, &caller),
+                *changed,
+                "case {i}"
+            );
+        }
+    }
 }

@@ -157,8 +157,11 @@ pub enum Gate {
     Invalid(Denial),
 }
 
+/// Run after every applied reload with the server, the old and the new config; returns false
+/// once whoever registered it is gone (it is then dropped).
+pub type ReloadHook = Box<dyn Fn(&Server, &Config, &Config) -> bool + Send + Sync>;
+
 /// Everything a connection needs, shared across connections.
-#[derive(Debug)]
 pub struct Server {
     /// The one store reloads swap.
     snapshot: RwLock<Arc<Snapshot>>,
@@ -172,6 +175,20 @@ pub struct Server {
     idle: Condvar,
     /// Set on SIGTERM: new calls are refused while running ones drain.
     closing: AtomicBool,
+    reload_hooks: Mutex<Vec<ReloadHook>>,
+}
+
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("snapshot", &self.snapshot)
+            .field("config_arg", &self.config_arg)
+            .field("pool", &self.pool)
+            .field("timer", &self.timer)
+            .field("live", &self.live)
+            .field("closing", &self.closing)
+            .finish_non_exhaustive()
+    }
 }
 
 fn open_audit(a: Option<&AuditConfig>) -> Result<Option<Arc<AuditLog>>, String> {
@@ -202,6 +219,7 @@ impl Server {
             live: Mutex::new(0),
             idle: Condvar::new(),
             closing: AtomicBool::new(false),
+            reload_hooks: Mutex::new(Vec::new()),
         }))
     }
 
@@ -249,15 +267,20 @@ impl Server {
                 crate::log::set_level(new.config.log_level);
                 if weakens {
                     old.audit_or_log(record);
-                    *write(&self.snapshot) = new;
+                    *write(&self.snapshot) = Arc::clone(&new);
                 } else {
-                    let new2 = Arc::clone(&new);
-                    *write(&self.snapshot) = new;
-                    new2.audit_or_log(record);
+                    *write(&self.snapshot) = Arc::clone(&new);
+                    new.audit_or_log(record);
                 }
+                lock(&self.reload_hooks).retain(|hook| hook(self, &old.config, &new.config));
                 Ok(notes)
             }
         }
+    }
+
+    /// Register `hook` to run after every applied reload (see [`ReloadHook`]).
+    pub fn on_reload(&self, hook: ReloadHook) {
+        lock(&self.reload_hooks).push(hook);
     }
 
     fn prepare_reload(&self, old: &Snapshot) -> Result<(Arc<Snapshot>, Vec<String>), Vec<String>> {

@@ -102,7 +102,7 @@ pub static TOOLS: &[ToolDef] = &[
     ToolDef {
         name: "get_uptime",
         title: "Uptime",
-        description: "Time since boot, in seconds and as text, and the boot time.",
+        description: "Time since boot, in seconds and as text, and the boot time. `idle_seconds` is the idle time summed over all CPUs, as /proc/uptime reports it, so it can exceed the uptime.",
         scope: Scope::Core,
         impact: Impact::Minimal,
         annotations: Annotations::READ_LOCAL,
@@ -112,7 +112,7 @@ pub static TOOLS: &[ToolDef] = &[
             "required": ["uptime_seconds", "idle_seconds", "boot_time_unix", "uptime_human"],
             "properties": {
                 "uptime_seconds": {"type": "number", "minimum": 0},
-                "idle_seconds": {"type": "number", "minimum": 0},
+                "idle_seconds": {"type": "number", "minimum": 0, "description": "idle time summed over all CPUs (up to uptime_seconds times the number of CPUs)"},
                 "boot_time_unix": {"type": "integer"},
                 "uptime_human": {"type": "string", "x-sysgate-server-text": true}
             }

@@ -408,6 +408,7 @@ pub fn reference_markdown(registry: &Registry) -> String {
             d.description.replace('|', "\\|")
         ));
     }
+    out.push_str(&scope_table(registry));
     for t in registry.iter() {
         let d = t.def;
         out.push_str(&format!(
@@ -435,6 +436,39 @@ pub fn reference_markdown(registry: &Registry) -> String {
     out
 }
 
+/// The `## Scopes` section of the reference: every scope, whether the built-in defaults enable it,
+/// its meta-scopes, and its tools in this build, from the same tables the gate uses.
+fn scope_table(registry: &Registry) -> String {
+    let enabled = ScopeSet::default_enabled();
+    let readonly = ScopeSet::readonly();
+    let mut out = String::from(
+        "\n## Scopes\n\nEvery tool belongs to one scope. A tool can be called only when its scope is enabled \
+         (`scopes.NAME.enabled`) and the caller holds it (`stdio.scopes`). In scope lists, the \
+         meta-scope `readonly` stands for the scopes marked below and `admin` for all of them.\n\n\
+         | scope | enabled by default | in `readonly` | in `admin` | tools in this build |\n|---|---|---|---|---|\n",
+    );
+    let yes_no = |b: bool| if b { "yes" } else { "no" };
+    for s in Scope::ALL {
+        let tools: Vec<String> = registry
+            .iter()
+            .filter(|t| t.def.scope == s)
+            .map(|t| format!("`{}`", t.def.name))
+            .collect();
+        out.push_str(&format!(
+            "| `{s}` | {} | {} | {} | {} |\n",
+            yes_no(enabled.contains(s)),
+            yes_no(readonly.contains(s)),
+            yes_no(ScopeSet::all().contains(s)),
+            if tools.is_empty() {
+                "none yet".to_string()
+            } else {
+                tools.join(", ")
+            }
+        ));
+    }
+    out
+}
+
 fn compact_rule(s: &Value) -> String {
     let mut m = s.as_object().cloned().unwrap_or_default();
     m.remove("description");
@@ -444,6 +478,31 @@ fn compact_rule(s: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_counter_of_a_top_level_array_is_kept_right_by_the_caps() {
+        let r = Registry::new().unwrap();
+        let mut seen = 0;
+        for t in r.iter() {
+            let out = t.output_json();
+            let props = out["properties"].as_object().unwrap();
+            for (name, s) in props {
+                if s["type"] != "integer" || !matches!(name.as_str(), "count" | "returned") {
+                    continue;
+                }
+                seen += 1;
+                let counted = crate::output::COUNTERS.iter().find(|(c, a)| {
+                    c == name && props.get(*a).is_some_and(|p| p["type"] == "array")
+                });
+                assert!(
+                    counted.is_some(),
+                    "{}: `{name}` counts an array that output::COUNTERS does not name",
+                    t.def.name
+                );
+            }
+        }
+        assert!(seen >= 4, "{seen}");
+    }
 
     #[test]
     fn listing_publishes_the_schemas_the_gate_compiled() {

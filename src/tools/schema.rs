@@ -140,6 +140,34 @@ impl Schema {
             })
     }
 
+    /// Rewrite every number that an `integer` node accepted with a fraction part of zero (`5.0`,
+    /// `1E1`) as that integer, so handlers, which read integers, see what the schema accepted.
+    /// Run on arguments after [`Schema::validate_args`] passed.
+    pub fn canonicalize_integers(&self, args: &mut Map<String, Value>) {
+        for (key, value) in args.iter_mut() {
+            if let Some((_, sub)) = self.properties.iter().find(|(k, _)| k == key) {
+                sub.canonicalize(value);
+            }
+        }
+    }
+
+    fn canonicalize(&self, v: &mut Value) {
+        match v {
+            Value::Number(n) if self.types.contains(&Ty::Integer) => {
+                if let Some(i) = integer_of(n) {
+                    *v = i;
+                }
+            }
+            Value::Array(a) => {
+                if let Some(items) = &self.items {
+                    a.iter_mut().for_each(|x| items.canonicalize(x));
+                }
+            }
+            Value::Object(m) => self.canonicalize_integers(m),
+            _ => {}
+        }
+    }
+
     fn check(&self, v: &Value, path: &mut String) -> Result<(), Violation> {
         let r = self.rules.as_deref().unwrap_or(&NO_RULES);
         if !self.types.is_empty() && !self.types.iter().any(|t| t.matches(v)) {
@@ -179,13 +207,16 @@ impl Schema {
                 {
                     return Err(violation(
                         path,
-                        format!("must be at least {min} characters"),
+                        format!("must be at least {}", counted(min, "character")),
                     ));
                 }
                 if let Some(max) = r.max_length
                     && len > max
                 {
-                    return Err(violation(path, format!("must be at most {max} characters")));
+                    return Err(violation(
+                        path,
+                        format!("must be at most {}", counted(max, "character")),
+                    ));
                 }
                 if let Some((src, re)) = &r.pattern
                     && !re.is_match(s)
@@ -197,12 +228,18 @@ impl Schema {
                 if let Some(min) = r.min_items
                     && a.len() < min
                 {
-                    return Err(violation(path, format!("must have at least {min} items")));
+                    return Err(violation(
+                        path,
+                        format!("must have at least {}", counted(min, "item")),
+                    ));
                 }
                 if let Some(max) = r.max_items
                     && a.len() > max
                 {
-                    return Err(violation(path, format!("must have at most {max} items")));
+                    return Err(violation(
+                        path,
+                        format!("must have at most {}", counted(max, "item")),
+                    ));
                 }
                 if let Some(items) = &self.items {
                     for (i, item) in a.iter().enumerate() {
@@ -261,6 +298,35 @@ impl Schema {
     /// Property names of an object schema, in declaration order.
     pub fn property_names(&self) -> impl Iterator<Item = &str> {
         self.properties.iter().map(|(k, _)| k.as_str())
+    }
+}
+
+/// A float with no fraction part as an integer `Value`, when it fits one (`None` for integers
+/// already, fractions, and floats beyond the 64-bit range).
+fn integer_of(n: &serde_json::Number) -> Option<Value> {
+    if n.is_i64() || n.is_u64() {
+        return None;
+    }
+    let f = n.as_f64()?;
+    if f.fract() != 0.0 {
+        return None;
+    }
+    // 2^64 and -2^63 are exact in f64; `as` is exact for whole numbers inside them.
+    if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+        Some(Value::from(f as u64))
+    } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+        Some(Value::from(f as i64))
+    } else {
+        None
+    }
+}
+
+/// "1 character", "2 characters".
+fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 
@@ -464,6 +530,102 @@ mod tests {
         assert!(
             e.to_string().contains("must be an integer (got a string)"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn length_rules_use_the_right_plural() {
+        let s = Schema::compile(&json!({
+            "type": "object",
+            "properties": {
+                "s1": {"type": "string", "minLength": 1, "maxLength": 1},
+                "s2": {"type": "string", "minLength": 2, "maxLength": 3},
+                "a1": {"type": "array", "minItems": 1, "maxItems": 1},
+                "a2": {"type": "array", "minItems": 2, "maxItems": 3}
+            }
+        }))
+        .unwrap();
+        // (arguments, the message)
+        let cases = [
+            (
+                json!({"s1": ""}),
+                "invalid argument `s1`: must be at least 1 character",
+            ),
+            (
+                json!({"s1": "ab"}),
+                "invalid argument `s1`: must be at most 1 character",
+            ),
+            (
+                json!({"s2": "a"}),
+                "invalid argument `s2`: must be at least 2 characters",
+            ),
+            (
+                json!({"s2": "abcd"}),
+                "invalid argument `s2`: must be at most 3 characters",
+            ),
+            (
+                json!({"a1": []}),
+                "invalid argument `a1`: must have at least 1 item",
+            ),
+            (
+                json!({"a1": [1, 2]}),
+                "invalid argument `a1`: must have at most 1 item",
+            ),
+            (
+                json!({"a2": [1]}),
+                "invalid argument `a2`: must have at least 2 items",
+            ),
+            (
+                json!({"a2": [1, 2, 3, 4]}),
+                "invalid argument `a2`: must have at most 3 items",
+            ),
+        ];
+        for (args, want) in cases {
+            let e = s.validate_args(args.as_object().unwrap()).unwrap_err();
+            assert_eq!(e.to_string(), want);
+        }
+    }
+
+    #[test]
+    fn integers_with_a_zero_fraction_become_integers() {
+        let s = Schema::compile(&json!({
+            "type": "object",
+            "properties": {
+                "n": {"type": "integer"},
+                "x": {"type": "number"},
+                "list": {"type": "array", "items": {"type": "integer"}},
+                "o": {"type": "object", "properties": {"m": {"type": "integer"}}}
+            }
+        }))
+        .unwrap();
+        // (argument JSON text, what the handler gets)
+        let cases = [
+            (r#"{"n": 5.0}"#, json!({"n": 5})),
+            (r#"{"n": 1E1}"#, json!({"n": 10})),
+            (r#"{"n": -3.0}"#, json!({"n": -3})),
+            (r#"{"n": 0.0}"#, json!({"n": 0})),
+            (r#"{"n": -0.0}"#, json!({"n": 0})),
+            (r#"{"n": 7}"#, json!({"n": 7})),
+            (r#"{"n": 1e300}"#, json!({"n": 1e300})),
+            (r#"{"x": 5.0}"#, json!({"x": 5.0})),
+            (r#"{"list": [1.0, 2E0]}"#, json!({"list": [1, 2]})),
+            (r#"{"o": {"m": 4.0}}"#, json!({"o": {"m": 4}})),
+            (r#"{"other": 5.0}"#, json!({"other": 5.0})),
+        ];
+        for (text, want) in cases {
+            let mut args: Map<String, Value> = serde_json::from_str(text).unwrap();
+            s.validate_args(&args).unwrap();
+            s.canonicalize_integers(&mut args);
+            assert_eq!(Value::Object(args), want, "{text}");
+        }
+        assert_eq!(
+            integer_of(&serde_json::Number::from_f64(2.5).unwrap()),
+            None
+        );
+        assert_eq!(
+            integer_of(&serde_json::Number::from_f64(18_446_744_073_709_551_615.0).unwrap()),
+            None,
+            "2^64 does not fit"
         );
     }
 

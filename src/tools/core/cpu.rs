@@ -139,7 +139,9 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         .get("sample_ms")
         .and_then(Value::as_u64)
         .unwrap_or(DEFAULT_SAMPLE_MS);
+    ctx.progress(0.0, Some(2.0), &format!("sampling CPU for {sample_ms} ms"));
     let (before, after) = sample(ctx, Duration::from_millis(sample_ms))?;
+    ctx.progress(1.0, Some(2.0), "reading CPU information");
     let redactor = ctx.redactor;
     let info = procfs::parse_cpuinfo_with(&read("/proc/cpuinfo").unwrap_or_default(), &|v, max| {
         redactor.cut(v, max).0

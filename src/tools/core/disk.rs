@@ -63,7 +63,7 @@ pub const OUTPUT: &str = r#"{
                 "error": {"type": "string", "x-sysgate-server-text": true, "description": "why sizes are missing (the server's words)"}
             }
         }},
-        "count": {"type": "integer", "minimum": 0},
+        "count": {"type": "integer", "minimum": 0, "description": "how many filesystems are in `filesystems`"},
         "skipped_virtual": {"type": "integer", "minimum": 0},
         "more_not_listed": {"type": "boolean", "description": "more mounts exist than were listed"}
     }
@@ -420,8 +420,15 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         .deadline
         .checked_sub(ANSWER_MARGIN)
         .unwrap_or(ctx.deadline);
+    // A slow mount is waited for, up to STATFS_TIMEOUT.
+    ctx.progress(0.0, Some(2.0), "measuring filesystems");
     let (filesystems, skipped_virtual, truncated) =
         collect(ctx, include_virtual, STATFS_TIMEOUT, end)?;
+    ctx.progress(
+        1.0,
+        Some(2.0),
+        &format!("measured {} filesystems", filesystems.len()),
+    );
     to_value(&DiskInfo {
         count: filesystems.len(),
         filesystems,

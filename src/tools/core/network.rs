@@ -48,7 +48,7 @@ pub const OUTPUT: &str = r#"{
                 "tx_dropped": {"type": "integer", "minimum": 0}
             }
         }},
-        "count": {"type": "integer", "minimum": 0},
+        "count": {"type": "integer", "minimum": 0, "description": "how many interfaces are in `interfaces`"},
         "more_not_listed": {"type": "boolean", "description": "more interfaces exist than were listed"},
         "address_errors": {"type": "array", "items": {"type": "string", "x-sysgate-server-text": true},
             "description": "address sources that could not be read"}

@@ -69,7 +69,7 @@ pub const OUTPUT: &str = r#"{
         }},
         "total_processes": {"type": "integer", "minimum": 0},
         "matched": {"type": "integer", "minimum": 0, "description": "processes that passed the filters"},
-        "returned": {"type": "integer", "minimum": 0},
+        "returned": {"type": "integer", "minimum": 0, "description": "how many processes are in `processes`"},
         "sort_by": {"type": "string", "enum": ["cpu", "memory", "pid", "name"]},
         "cpu_mode": {"type": "string", "enum": ["lifetime_average", "sampled"]},
         "sample_ms": {"type": "integer", "minimum": 0}
@@ -85,8 +85,6 @@ const CMDLINE_READ_BYTES: u64 = (CMDLINE_MAX_CHARS as u64) * 4 + 1 + 4096;
 /// `stat` and `status` are a few hundred bytes to a couple of KiB.
 const STAT_READ_BYTES: u64 = 4096;
 const STATUS_READ_BYTES: u64 = 16 * 1024;
-/// `sample_ms` from which progress is reported.
-const PROGRESS_FROM_MS: u64 = 250;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SortBy {
@@ -347,14 +345,12 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
     let mut earlier: HashMap<u32, (u64, u64)> = HashMap::new();
     let mut sampled_secs = 0.0;
     if q.sample_ms > 0 {
-        let report = q.sample_ms >= PROGRESS_FROM_MS;
-        if report {
-            ctx.progress(
-                0.0,
-                Some(2.0),
-                &format!("sampling CPU for {} ms", q.sample_ms),
-            );
-        }
+        // Any sample waits, so a caller that asked for progress hears about it.
+        ctx.progress(
+            0.0,
+            Some(2.0),
+            &format!("sampling CPU for {} ms", q.sample_ms),
+        );
         let list = pids(ctx)?;
         earlier.reserve(list.len());
         for (i, pid) in list.into_iter().enumerate() {
@@ -368,9 +364,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         let t0 = Instant::now();
         ctx.sleep(Duration::from_millis(q.sample_ms))?;
         sampled_secs = t0.elapsed().as_secs_f64();
-        if report {
-            ctx.progress(1.0, Some(2.0), "reading processes");
-        }
+        ctx.progress(1.0, Some(2.0), "reading processes");
     }
 
     let uptime = uptime_seconds()?;

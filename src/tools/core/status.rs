@@ -254,6 +254,14 @@ fn fullest(fss: Vec<disk::Filesystem>) -> (Vec<Fs>, usize) {
 }
 
 pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
+    ctx.progress(
+        0.0,
+        Some(2.0),
+        &format!(
+            "sampling CPU for {} ms and measuring filesystems",
+            SAMPLE.as_millis()
+        ),
+    );
     let first = cpu::read_proc_stat()?;
     let start = Instant::now();
     let fs_end = (start + FS_BUDGET).min(ctx.deadline);
@@ -262,6 +270,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
         ctx.sleep(rest)?;
     }
     let second = cpu::read_proc_stat()?;
+    ctx.progress(1.0, Some(2.0), "reading status");
     let sample_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
     let usage = procfs::cpu_usage(&first.total, &second.total);
 

@@ -29,7 +29,7 @@ pub const OUTPUT: &str = r#"{
                 "crit_celsius": {"type": "number", "minimum": -273.15, "maximum": 1000}
             }
         }},
-        "count": {"type": "integer", "minimum": 0},
+        "count": {"type": "integer", "minimum": 0, "description": "how many sensors are in `sensors`"},
         "more_not_listed": {"type": "boolean", "description": "more sensors exist than were read"},
         "reason": {"type": "string", "x-sysgate-server-text": true, "description": "why the list is empty"}
     }
