@@ -139,6 +139,11 @@ check_example_configs() {
             fi
         fi
         sed -i "s|^\([[:space:]]*path:[[:space:]]*\)/[^[:space:]#]*/|\1$dir/|" "$copy"
+        # A key file the example names gets a throwaway key of the documented shape (hex, 0600).
+        if grep -q '^[[:space:]]*key_file:' "$copy"; then
+            (umask 077 && od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$dir/audit.key")
+            sed -i "s|^\([[:space:]]*key_file:[[:space:]]*\)/[^[:space:]#]*|\1$dir/audit.key|" "$copy"
+        fi
         # Examples that name an environment key get a throwaway one, as their comments say (a
         # config that does not name it must not see it: that would be a refused override).
         local env=()

@@ -89,7 +89,7 @@
 //! MACed with the key, rewritten in place after every record. When the files do not end where the
 //! head says (records cut off the end, the log emptied or replaced, the head deleted or damaged),
 //! the writer puts a MACed `audit_gap` record next, continuing after the head, so no `seq` is
-//! ever reused; [`verify`] reports gap records and whether the log reaches its head.
+//! ever reused; [`verify()`] reports gap records and whether the log reaches its head.
 //!
 //! # What verification can and cannot show
 //!
