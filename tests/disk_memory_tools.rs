@@ -7,6 +7,11 @@
     clippy::disallowed_methods,
     reason = "the tests run losetup, mkfs, mount, dd and lsblk to set up and check the host"
 )]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "the helpers set up and read the host for the tests, which stop at the first surprise"
+)]
 
 mod common;
 
@@ -95,7 +100,7 @@ fn host_lock() -> std::sync::MutexGuard<'static, ()> {
 }
 
 fn is_root() -> bool {
-    common::root_prefix() != ""
+    !common::root_prefix().is_empty()
 }
 
 fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
@@ -310,7 +315,7 @@ fn disk_io_rates_match_iostat_arithmetic_on_a_loop_device() {
     assert_eq!(v["sample_ms"], 400);
     assert!(v.get("rates_reason").is_none());
     let secs = f(&v["elapsed_ms"]) / 1000.0;
-    assert!(secs >= 0.4 && secs < 2.0, "{secs}");
+    assert!((0.4..2.0).contains(&secs), "{secs}");
     for d in v["devices"].as_array().unwrap() {
         let name = d["name"].as_str().unwrap();
         let Some(reads_ps) = d.get("reads_per_sec") else {
