@@ -269,7 +269,7 @@ fn read_pressure() -> Result<Pressure, String> {
     .iter()
     .any(|p| std::path::Path::new(p).exists());
     Err(if v2 {
-        "cgroup v2 is mounted but has no memory.pressure (a kernel without PSI, or booted with psi=0)".into()
+        "cgroup v2 is mounted but its root has no memory.pressure (a kernel without PSI, or booted with psi=0)".into()
     } else {
         "no cgroup v2 hierarchy at /sys/fs/cgroup or /sys/fs/cgroup/unified".into()
     })
