@@ -574,8 +574,22 @@ fn meminfo_kb(key: &str) -> Option<u64> {
 
 #[test]
 fn memory_pressure_fields_match_the_kernel() {
+    // Without arguments: /proc/meminfo only (the latency benchmark), nothing from vmstat.
+    let plain = call("get_memory_info", json!({}));
+    for key in [
+        "paging",
+        "oom_kills",
+        "rates",
+        "rates_reason",
+        "pressure",
+        "pressure_reason",
+    ] {
+        assert!(plain.get(key).is_none(), "{key}: {plain}");
+    }
+    assert!(plain["slab"].is_object() && plain["dirty_bytes"].is_u64());
+
     let vm_before = parse_vmstat(&std::fs::read_to_string("/proc/vmstat").unwrap());
-    let v = call("get_memory_info", json!({}));
+    let v = call("get_memory_info", json!({"pressure": true}));
     let vm_after = parse_vmstat(&std::fs::read_to_string("/proc/vmstat").unwrap());
     // The existing fields keep their meaning.
     assert_eq!(
@@ -762,6 +776,10 @@ fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
             json!({"include_empty": true, "format": "toon"}),
         ),
         ("get_memory_info", json!({})),
+        (
+            "get_memory_info",
+            json!({"pressure": true, "format": "toon"}),
+        ),
         ("get_memory_info", json!({"sample_ms": 100})),
     ] {
         let r = c.call(name, args.clone());

@@ -57,10 +57,10 @@ pub static TOOLS: &[ToolDef] = &[
     },
     ToolDef {
         // Low: `sample_ms` may be up to 500 ms, more than Minimal's 100 ms deadline; without
-        // it, three small reads (the latency benchmark tool).
+        // arguments, one read of /proc/meminfo (the latency benchmark tool).
         name: "get_memory_info",
         title: "Memory information",
-        description: "Physical memory and swap from /proc/meminfo: total, free, available, buffers, cache, used and used percent (used means total minus available); dirty and writeback, slab and hugepages; swap-in/out, page-fault and OOM-kill counters from /proc/vmstat, with per-second rates measured over `sample_ms` when it is above 0; and the cgroup v2 memory pressure (PSI) of the host.",
+        description: "Physical memory and swap from /proc/meminfo: total, free, available, buffers, cache, used and used percent (used means total minus available); dirty and writeback, slab and hugepages. With `pressure: true` also swap-in/out, page-fault and OOM-kill counters from /proc/vmstat and the cgroup v2 memory pressure (PSI) of the host; with `sample_ms` above 0 also their per-second rates measured over `sample_ms`.",
         scope: Scope::Core,
         impact: Impact::Low,
         annotations: Annotations::READ_LOCAL,

@@ -1,14 +1,15 @@
 #![forbid(unsafe_code)]
-//! `get_memory_info`: `/proc/meminfo`, the cumulative counters of `/proc/vmstat` and the host's
-//! cgroup v2 memory pressure; rates only when `sample_ms` asks for a second `/proc/vmstat`
-//! sample. Without arguments it stays three small reads (it is the latency benchmark).
+//! `get_memory_info`: `/proc/meminfo`; with `pressure` (or a sample) also the counters of
+//! `/proc/vmstat` and the host's cgroup v2 memory pressure, and with `sample_ms` the rates of
+//! two `/proc/vmstat` samples. Without arguments it stays one read (it is the latency benchmark).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{read, read_path, round2, to_value};
+use super::{read_into, round2, to_value};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::vmstat::{self, VmStat};
@@ -17,8 +18,10 @@ use crate::tools::procfs::{self, MemInfo, PsiLine};
 pub const INPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
     "properties": {
+        "pressure": {"type": "boolean", "default": false,
+            "description": "also read /proc/vmstat (swap-in/out, page-fault and OOM-kill counters) and the cgroup v2 memory pressure; implied by sample_ms above 0"},
         "sample_ms": {"type": "integer", "minimum": 0, "maximum": 500, "default": 0,
-            "description": "measure swap and page-fault rates over this many milliseconds; 0 (the default) gives the cumulative counters only"}
+            "description": "measure swap and page-fault rates over this many milliseconds; 0 (the default) gives no rates"}
     }
 }"#;
 
@@ -26,7 +29,7 @@ pub const OUTPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
     "required": ["total_bytes", "free_bytes", "available_bytes", "buffers_bytes", "cached_bytes",
                  "shared_bytes", "used_bytes", "used_percent", "swap", "dirty_bytes",
-                 "writeback_bytes", "slab", "paging", "sample_ms"],
+                 "writeback_bytes", "slab", "sample_ms"],
     "properties": {
         "total_bytes": {"type": "integer", "minimum": 0},
         "free_bytes": {"type": "integer", "minimum": 0},
@@ -72,7 +75,7 @@ pub const OUTPUT: &str = r#"{
         },
         "paging": {
             "type": "object", "additionalProperties": false,
-            "description": "cumulative counters since boot from /proc/vmstat; a counter the kernel lacks is absent",
+            "description": "cumulative counters since boot from /proc/vmstat (with pressure or sample_ms); a counter the kernel lacks is absent",
             "properties": {
                 "swap_in_pages": {"type": "integer", "minimum": 0},
                 "swap_out_pages": {"type": "integer", "minimum": 0},
@@ -141,7 +144,8 @@ struct Memory {
     slab: Slab,
     #[serde(skip_serializing_if = "Option::is_none")]
     hugepages: Option<HugePages>,
-    paging: Paging,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    paging: Option<Paging>,
     #[serde(skip_serializing_if = "Option::is_none")]
     oom_kills: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -232,12 +236,27 @@ impl Psi {
 
 /// `/proc/meminfo`, parsed.
 pub(super) fn read_meminfo() -> Result<MemInfo, ToolError> {
-    procfs::parse_meminfo(&read("/proc/meminfo")?)
+    let text = read_sized("/proc/meminfo", 8 * 1024)
+        .map_err(|e| ToolError::Unavailable(format!("cannot read /proc/meminfo: {e}")))?;
+    procfs::parse_meminfo(&text)
         .ok_or_else(|| ToolError::Failed("could not parse /proc/meminfo (no MemTotal line)".into()))
 }
 
+/// Read a small `/proc` or `/sys` file in as few `read` calls as it allows. An empty `Vec`
+/// makes `read_to_end` start with a 32-byte probe and double from there, and `/proc/vmstat`
+/// recomputes every counter on each `read`: nine reads instead of two cost more than the rest
+/// of the call.
+fn read_sized(path: &str, capacity: usize) -> std::io::Result<String> {
+    let mut buf = Vec::with_capacity(capacity);
+    read_into(std::path::Path::new(path), &mut buf, MAX_SMALL_FILE)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// The files read here are a few KiB; the cap bounds a surprise.
+const MAX_SMALL_FILE: u64 = 1024 * 1024;
+
 fn read_vmstat() -> Result<VmStat, String> {
-    read_path(std::path::Path::new("/proc/vmstat"))
+    read_sized("/proc/vmstat", 16 * 1024)
         .map(|t| vmstat::parse_vmstat(&t))
         .map_err(|e| format!("cannot read /proc/vmstat: {e}"))
 }
@@ -250,8 +269,14 @@ const PRESSURE_FILES: [&str; 2] = [
 ];
 
 fn read_pressure() -> Result<Pressure, String> {
-    for source in PRESSURE_FILES {
-        if let Ok(text) = read_path(std::path::Path::new(source)) {
+    // Start with the file that worked last time: on a hybrid host the first one never exists,
+    // and a failed open costs as much as a read.
+    static LAST: AtomicUsize = AtomicUsize::new(0);
+    let first = LAST.load(Ordering::Relaxed) % PRESSURE_FILES.len();
+    for i in (0..PRESSURE_FILES.len()).map(|k| (first + k) % PRESSURE_FILES.len()) {
+        let source = PRESSURE_FILES[i];
+        if let Ok(text) = read_sized(source, 512) {
+            LAST.store(i, Ordering::Relaxed);
             return procfs::parse_pressure(&text)
                 .map(|p| Pressure {
                     source,
@@ -293,6 +318,70 @@ const PROGRESS_FROM_MS: u64 = 250;
 
 pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
     let sample_ms = sample_ms(args)?;
+    // /proc/vmstat and the cgroup file more than double the cost of the call (the kernel sums
+    // every counter over every CPU on each read), so they are read only when asked for.
+    let wanted = sample_ms > 0
+        || args
+            .get("pressure")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+    let mut p = PressureFields::default();
+    if wanted {
+        p = pressure_fields(ctx, sample_ms)?;
+    }
+    let m = read_meminfo()?;
+    to_value(&Memory {
+        total_bytes: m.total,
+        free_bytes: m.free.min(m.total),
+        available_bytes: m.available(),
+        buffers_bytes: m.buffers,
+        cached_bytes: m.cached.saturating_add(m.sreclaimable),
+        shared_bytes: m.shmem,
+        used_bytes: m.used(),
+        used_percent: round2(m.used_percent()),
+        swap: Swap {
+            total_bytes: m.swap_total,
+            free_bytes: m.swap_free,
+            used_bytes: m.swap_used(),
+            used_percent: round2(m.swap_used_percent()),
+        },
+        dirty_bytes: m.dirty,
+        writeback_bytes: m.writeback,
+        slab: Slab {
+            reclaimable_bytes: m.sreclaimable,
+            unreclaimable_bytes: m.sunreclaim,
+        },
+        hugepages: m.hugepages.map(|h| HugePages {
+            total: h.total,
+            free: h.free,
+            reserved: h.reserved,
+            surplus: h.surplus,
+            page_size_bytes: h.page_size,
+        }),
+        paging: p.paging,
+        oom_kills: p.oom_kills,
+        oom_kills_reason: p.oom_kills_reason,
+        sample_ms,
+        rates: p.rates,
+        rates_reason: p.rates_reason,
+        pressure: p.pressure,
+        pressure_reason: p.pressure_reason,
+    })
+}
+
+/// What `pressure: true` (or a sample) adds.
+#[derive(Default)]
+struct PressureFields {
+    paging: Option<Paging>,
+    oom_kills: Option<u64>,
+    oom_kills_reason: Option<String>,
+    rates: Option<Rates>,
+    rates_reason: Option<String>,
+    pressure: Option<Pressure>,
+    pressure_reason: Option<String>,
+}
+
+fn pressure_fields(ctx: &Ctx<'_>, sample_ms: u64) -> Result<PressureFields, ToolError> {
     let first = read_vmstat();
     let (vm, rates, rates_reason) = if sample_ms == 0 {
         let reason = "sample_ms is 0: only cumulative counters since boot; rates need a sample (sample_ms > 0)";
@@ -331,9 +420,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         };
         (second, rates, reason)
     };
-    let m = read_meminfo()?;
     let v = vm.as_ref().ok();
-    let oom_kills = v.and_then(|v| v.oom_kill);
     let oom_kills_reason = match &vm {
         Err(e) => Some(e.clone()),
         Ok(v) if v.oom_kill.is_none() => {
@@ -345,43 +432,15 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         Ok(p) => (Some(p), None),
         Err(e) => (None, Some(e)),
     };
-    to_value(&Memory {
-        total_bytes: m.total,
-        free_bytes: m.free.min(m.total),
-        available_bytes: m.available(),
-        buffers_bytes: m.buffers,
-        cached_bytes: m.cached.saturating_add(m.sreclaimable),
-        shared_bytes: m.shmem,
-        used_bytes: m.used(),
-        used_percent: round2(m.used_percent()),
-        swap: Swap {
-            total_bytes: m.swap_total,
-            free_bytes: m.swap_free,
-            used_bytes: m.swap_used(),
-            used_percent: round2(m.swap_used_percent()),
-        },
-        dirty_bytes: m.dirty,
-        writeback_bytes: m.writeback,
-        slab: Slab {
-            reclaimable_bytes: m.sreclaimable,
-            unreclaimable_bytes: m.sunreclaim,
-        },
-        hugepages: m.hugepages.map(|h| HugePages {
-            total: h.total,
-            free: h.free,
-            reserved: h.reserved,
-            surplus: h.surplus,
-            page_size_bytes: h.page_size,
+    Ok(PressureFields {
+        paging: v.map(|v| Paging {
+            swap_in_pages: v.pswpin,
+            swap_out_pages: v.pswpout,
+            page_faults: v.pgfault,
+            major_page_faults: v.pgmajfault,
         }),
-        paging: Paging {
-            swap_in_pages: v.and_then(|v| v.pswpin),
-            swap_out_pages: v.and_then(|v| v.pswpout),
-            page_faults: v.and_then(|v| v.pgfault),
-            major_page_faults: v.and_then(|v| v.pgmajfault),
-        },
-        oom_kills,
+        oom_kills: v.and_then(|v| v.oom_kill),
         oom_kills_reason,
-        sample_ms,
         rates,
         rates_reason,
         pressure,
