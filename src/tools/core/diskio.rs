@@ -3,6 +3,7 @@
 //! arithmetic of `iostat -x`. Without a sample only the cumulative counters are given, with a
 //! reason for the missing rates: a lifetime average is never presented as a rate.
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -165,18 +166,40 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         (Some(first), second, Some(secs))
     };
 
+    to_value(&build(
+        &|| ctx.check(),
+        sample_ms,
+        earlier.as_deref().zip(secs),
+        &later,
+        include_unused,
+    )?)
+}
+
+/// The answer from the later sample and, when sampled, the earlier one and the seconds between
+/// them. Devices are matched by name; one that appeared, was re-created or reset in between
+/// gets a reason instead of rates, and one that went away is named in `vanished`.
+fn build(
+    check: &dyn Fn() -> Result<(), ToolError>,
+    sample_ms: u64,
+    earlier: Option<(&[DiskStat], f64)>,
+    later: &[DiskStat],
+    include_unused: bool,
+) -> Result<DiskIo, ToolError> {
+    let before: BTreeMap<&str, &DiskStat> = earlier
+        .map(|(e, _)| e.iter().map(|d| (d.name.as_str(), d)).collect())
+        .unwrap_or_default();
     let mut devices = Vec::with_capacity(later.len());
     let mut unused = 0;
     for (i, d) in later.iter().enumerate() {
         if i % 256 == 0 {
-            ctx.check()?;
+            check()?;
         }
         if d.is_unused() && !include_unused {
             unused += 1;
             continue;
         }
-        let (rates, rates_reason) = match (&earlier, secs) {
-            (Some(before), Some(secs)) => match before.iter().find(|b| b.name == d.name) {
+        let (rates, rates_reason) = match earlier {
+            Some((_, secs)) => match before.get(d.name.as_str()) {
                 // Same name, other device number: a different device took the name.
                 Some(b) if (b.major, b.minor) != (d.major, d.minor) => {
                     (None, Some(NoRates::Reset.reason()))
@@ -187,7 +210,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
                 },
                 None => (None, Some("the device appeared during the sample")),
             },
-            _ => (None, None),
+            None => (None, None),
         };
         devices.push(Device {
             name: d.name.to_string(),
@@ -203,11 +226,11 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
             rates_reason,
         });
     }
-    let vanished = earlier
-        .iter()
-        .flatten()
-        .filter(|b| !later.iter().any(|d| d.name == b.name))
-        .map(|b| b.name.to_string())
+    let now: BTreeSet<&str> = later.iter().map(|d| d.name.as_str()).collect();
+    let vanished = before
+        .keys()
+        .filter(|n| !now.contains(*n))
+        .map(|n| n.to_string())
         .collect();
     let reason = if later.is_empty() {
         Some("/proc/diskstats lists no block devices (a container or a host without disks)")
@@ -216,9 +239,9 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
     } else {
         None
     };
-    to_value(&DiskIo {
+    Ok(DiskIo {
         sample_ms,
-        elapsed_ms: secs.map(|s| (s * 1e6).round() / 1e3),
+        elapsed_ms: earlier.map(|(_, s)| (s * 1e6).round() / 1e3),
         rates_reason: (sample_ms == 0).then_some(
             "sample_ms is 0: only cumulative counters since boot; rates need a sample (sample_ms > 0)",
         ),
@@ -242,5 +265,107 @@ fn rates(r: &diskstats::DiskRates) -> Rates {
         write_await_ms: round2(r.write_await_ms),
         queue_size: round2(r.queue_size),
         util_percent: round2(r.util_percent),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tools::parse::diskstats::parse_diskstats;
+
+    fn ok() -> Result<(), ToolError> {
+        Ok(())
+    }
+
+    fn by_name<'a>(io: &'a DiskIo, name: &str) -> &'a Device {
+        io.devices.iter().find(|d| d.name == name).unwrap()
+    }
+
+    #[test]
+    fn devices_that_come_go_or_change_mid_sample_get_reasons_not_rates() {
+        // sda's 32-bit time fields (read_ms, io_ms) wrap during the sample; sdb goes away,
+        // sdc appears, dm-0 is re-created (its counters start again), dm-1 is now another
+        // device (253:7).
+        let top = u64::from(u32::MAX);
+        let first = parse_diskstats(&format!(
+            "8 0 sda 100 0 800 {} 10 0 80 5 0 {} 55\n\
+             8 16 sdb 5 0 40 1 0 0 0 0 0 1 1\n\
+             7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n\
+             253 0 dm-0 9000 0 72000 10 0 0 0 0 0 10 10\n\
+             253 1 dm-1 50 0 400 10 0 0 0 0 0 10 10\n",
+            top - 49,
+            top - 99
+        ));
+        let second = parse_diskstats(
+            "8 0 sda 300 0 4800 50 10 0 80 5 0 900 55\n\
+             8 32 sdc 7 0 56 1 0 0 0 0 0 1 1\n\
+             7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n\
+             253 0 dm-0 3 0 24 1 0 0 0 0 0 1 1\n\
+             253 7 dm-1 60 0 480 10 0 0 0 0 0 10 10\n",
+        );
+        let io = build(&ok, 1000, Some((&first, 2.0)), &second, false).unwrap();
+        let names: Vec<&str> = io.devices.iter().map(|d| d.name.as_str()).collect();
+        assert_eq!(names, ["sda", "sdc", "dm-0", "dm-1"]);
+        assert_eq!(io.unused_devices, 1);
+        assert_eq!(io.vanished, ["sdb"]);
+        assert_eq!(io.elapsed_ms, Some(2000.0));
+        assert!(io.rates_reason.is_none() && io.reason.is_none());
+
+        let sda = by_name(&io, "sda");
+        let r = sda.rates.as_ref().unwrap();
+        assert_eq!(r.reads_per_sec, 100.0);
+        assert_eq!(r.read_bytes_per_sec, 4000.0 * 512.0 / 2.0);
+        // 100 ms of reads over 200 reads; 1000 ms busy in a 2000 ms sample.
+        assert_eq!(r.read_await_ms, 0.5);
+        assert_eq!(r.util_percent, 50.0);
+        for (name, why) in [
+            ("sdc", "appeared"),
+            ("dm-0", "went back"),
+            ("dm-1", "re-created"),
+        ] {
+            let d = by_name(&io, name);
+            assert!(d.rates.is_none(), "{name}");
+            assert!(
+                d.rates_reason.unwrap().contains(why),
+                "{name}: {:?}",
+                d.rates_reason
+            );
+        }
+        // The cumulative counters are the later sample's.
+        assert_eq!(by_name(&io, "dm-0").reads, 3);
+
+        // Rendered, a device with rates carries them flat; one without carries the reason.
+        let v = to_value(&io).unwrap();
+        assert!(v["devices"][0]["reads_per_sec"].is_number());
+        assert!(v["devices"][1].get("reads_per_sec").is_none());
+        assert!(v["devices"][1]["rates_reason"].is_string());
+    }
+
+    #[test]
+    fn no_sample_no_devices_and_cancellation() {
+        let later =
+            parse_diskstats("8 0 sda 1 0 8 1 0 0 0 0 0 1 1\n7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n");
+        let io = build(&ok, 0, None, &later, true).unwrap();
+        assert_eq!(io.devices.len(), 2);
+        assert!(
+            io.devices
+                .iter()
+                .all(|d| d.rates.is_none() && d.rates_reason.is_none())
+        );
+        assert!(io.rates_reason.unwrap().contains("sample_ms is 0"));
+        assert!(io.elapsed_ms.is_none());
+
+        let empty = build(&ok, 0, None, &[], false).unwrap();
+        assert!(empty.devices.is_empty());
+        assert!(empty.reason.unwrap().contains("no block devices"));
+        let idle = parse_diskstats("7 0 loop0 0 0 0 0 0 0 0 0 0 0 0\n");
+        let io = build(&ok, 0, None, &idle, false).unwrap();
+        assert!(io.reason.unwrap().contains("include_unused"));
+
+        let cancelled = || Err(ToolError::Cancelled);
+        assert_eq!(
+            build(&cancelled, 0, None, &later, false).err(),
+            Some(ToolError::Cancelled)
+        );
     }
 }
