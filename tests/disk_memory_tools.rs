@@ -29,8 +29,6 @@ use sysgate::config::Config;
 use sysgate::error::ToolError;
 use sysgate::policy;
 use sysgate::server::{Server, call};
-use sysgate::tools::parse::diskstats::{DiskStat, parse_diskstats};
-use sysgate::tools::parse::vmstat::parse_vmstat;
 use sysgate::tools::schema::Schema;
 use sysgate::tools::{Cancel, ProgressFn};
 
@@ -85,11 +83,77 @@ fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
 }
 
-fn diskstats() -> BTreeMap<String, DiskStat> {
-    parse_diskstats(&std::fs::read_to_string("/proc/diskstats").unwrap())
-        .into_iter()
-        .map(|d| (d.name.to_string(), d))
+/// One line of `/proc/diskstats`, read here without the server's parser (iostats.rst: after
+/// `major minor name`, reads, merged, sectors read, ms reading, writes, merged, sectors
+/// written, ms writing, in flight, ms doing I/O, weighted ms, ...).
+struct Raw {
+    major: u64,
+    minor: u64,
+    reads: u64,
+    writes: u64,
+    sectors_read: u64,
+    sectors_written: u64,
+    in_flight: u64,
+    io_ms: u64,
+}
+
+impl Raw {
+    fn read_bytes(&self) -> u64 {
+        self.sectors_read * 512
+    }
+    fn written_bytes(&self) -> u64 {
+        self.sectors_written * 512
+    }
+    fn is_unused(&self) -> bool {
+        self.reads == 0 && self.writes == 0 && self.in_flight == 0
+    }
+}
+
+fn diskstats() -> BTreeMap<String, Raw> {
+    std::fs::read_to_string("/proc/diskstats")
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            let n = |i: usize| -> u64 { f[i].parse().unwrap() };
+            let raw = Raw {
+                major: n(0),
+                minor: n(1),
+                reads: n(3),
+                sectors_read: n(5),
+                writes: n(7),
+                sectors_written: n(9),
+                in_flight: n(11),
+                io_ms: n(12),
+            };
+            (f[2].to_string(), raw)
+        })
         .collect()
+}
+
+/// The `/proc/vmstat` counters the tool reports, read here without the server's parser.
+struct Vm {
+    pswpin: Option<u64>,
+    pswpout: Option<u64>,
+    pgfault: Option<u64>,
+    pgmajfault: Option<u64>,
+    oom_kill: Option<u64>,
+}
+
+fn vmstat() -> Vm {
+    let text = std::fs::read_to_string("/proc/vmstat").unwrap();
+    let get = |key: &str| -> Option<u64> {
+        text.lines()
+            .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+            .map(|v| v.trim().parse().unwrap())
+    };
+    Vm {
+        pswpin: get("pswpin"),
+        pswpout: get("pswpout"),
+        pgfault: get("pgfault"),
+        pgmajfault: get("pgmajfault"),
+        oom_kill: get("oom_kill"),
+    }
 }
 
 /// Tests that make loop devices or compare device lists run one at a time: a loop device made
@@ -244,10 +308,7 @@ fn disk_io_without_a_sample_gives_counters_and_says_why_no_rates() {
         assert!(d.get("util_percent").is_none(), "{d}");
         let name = d["name"].as_str().unwrap();
         let (b, a) = (&before[name], &after[name]);
-        assert_eq!(
-            (u(&d["major"]), u(&d["minor"])),
-            (u64::from(a.major), u64::from(a.minor))
-        );
+        assert_eq!((u(&d["major"]), u(&d["minor"])), (a.major, a.minor));
         // Cumulative counters: read between the test's two reads.
         for (key, lo, hi) in [
             ("reads", b.reads, a.reads),
@@ -588,9 +649,9 @@ fn memory_pressure_fields_match_the_kernel() {
     }
     assert!(plain["slab"].is_object() && plain["dirty_bytes"].is_u64());
 
-    let vm_before = parse_vmstat(&std::fs::read_to_string("/proc/vmstat").unwrap());
+    let vm_before = vmstat();
     let v = call("get_memory_info", json!({"pressure": true}));
-    let vm_after = parse_vmstat(&std::fs::read_to_string("/proc/vmstat").unwrap());
+    let vm_after = vmstat();
     // The existing fields keep their meaning.
     assert_eq!(
         u(&v["used_bytes"]) + u(&v["available_bytes"]),
@@ -690,7 +751,7 @@ fn memory_rates_see_the_page_faults_we_make() {
             std::hint::black_box(&v);
         }
     };
-    let before = parse_vmstat(&std::fs::read_to_string("/proc/vmstat").unwrap());
+    let before = vmstat();
     let v = call_with(
         "get_memory_info",
         json!({"sample_ms": 300}),
@@ -699,7 +760,7 @@ fn memory_rates_see_the_page_faults_we_make() {
         Some(&sink),
     )
     .unwrap();
-    let after = parse_vmstat(&std::fs::read_to_string("/proc/vmstat").unwrap());
+    let after = vmstat();
     assert_eq!(events.lock().unwrap().len(), 2);
     assert_eq!(v["sample_ms"], 300);
     assert!(v.get("rates_reason").is_none());
