@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -365,12 +366,30 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         16 * 1024 * 1024,
     );
     let parsed = procfs::parse_mountinfo(&raw);
-    let mounts = sysblock::mounts_by_device(
+    let mut mounts = sysblock::mounts_by_device(
         parsed
             .iter()
             .map(|m| (m.device_number.as_str(), m.mount_point.as_slice())),
     );
     let sys = Path::new("/sys");
+    // btrfs (and other multi-device filesystems) report an anonymous `0:N` device number; their
+    // source names the block device (`/dev/sda2`, `/dev/mapper/vg-root`), so join on that.
+    let mut resolved: BTreeMap<&[u8], Option<(u32, u32)>> = BTreeMap::new();
+    for m in &parsed {
+        let anonymous = sysblock::parse_dev(&m.device_number).is_some_and(|(major, _)| major == 0);
+        if !anonymous || !m.source.starts_with(b"/dev/") {
+            continue;
+        }
+        let dev = *resolved
+            .entry(m.source.as_slice())
+            .or_insert_with(|| source_device(sys, &m.source));
+        if let Some(dev) = dev {
+            mounts
+                .entry(dev)
+                .or_default()
+                .push(m.mount_point.as_slice());
+        }
+    }
     let (devices, empty) = collect(&|| ctx.check(), sys, &mounts, include_empty)?;
     let reason = devices.is_empty().then(|| empty_reason(sys, empty));
     to_value(&BlockDevices {
@@ -378,6 +397,27 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         empty_devices: empty,
         reason,
     })
+}
+
+/// The device number of a mount source such as `/dev/mapper/vg-root`: the node it resolves to
+/// (`/dev/dm-0`) must be directly under `/dev` and name a block device in sysfs.
+fn source_device(sys: &Path, source: &[u8]) -> Option<(u32, u32)> {
+    let real = std::fs::canonicalize(Path::new(OsStr::from_bytes(source))).ok()?;
+    let name = dev_node_name(&real)?;
+    let mut buf = Vec::new();
+    attr(
+        &sys.join("class/block").join(name.as_str()),
+        "dev",
+        &mut buf,
+    )
+    .and_then(|t| sysblock::parse_dev(&t))
+}
+
+/// `/dev/NAME` → `NAME`, for a valid block device name only.
+fn dev_node_name(p: &Path) -> Option<BlockName> {
+    (p.parent()? == Path::new("/dev"))
+        .then(|| p.file_name()?.to_str().and_then(BlockName::new))
+        .flatten()
 }
 
 fn empty_reason(sys: &Path, empty: usize) -> String {
@@ -577,6 +617,28 @@ mod tests {
 
         let (all, empty) = collect(&ok, root, &mounts, true).unwrap();
         assert_eq!((all.len(), empty), (9, 0));
+    }
+
+    #[test]
+    fn mount_sources_resolve_to_device_nodes_only() {
+        assert_eq!(
+            dev_node_name(Path::new("/dev/dm-0")).unwrap().as_str(),
+            "dm-0"
+        );
+        assert_eq!(
+            dev_node_name(Path::new("/dev/sda2")).unwrap().as_str(),
+            "sda2"
+        );
+        assert!(dev_node_name(Path::new("/dev/mapper/vg-root")).is_none());
+        assert!(dev_node_name(Path::new("/tmp/sda")).is_none());
+        assert!(dev_node_name(Path::new("/dev")).is_none());
+        assert!(dev_node_name(Path::new("/dev/bad name")).is_none());
+        // A source that is not a node, or a node sysfs does not know: no device.
+        let t = crate::testdir::TempDir::new("blockdev-src");
+        assert_eq!(source_device(t.path(), b"/dev/null"), None);
+        assert_eq!(source_device(t.path(), b"/dev/no-such-device"), None);
+        device(t.path(), "virtual/null", &[("dev", "1:3")]);
+        assert_eq!(source_device(t.path(), b"/dev/null"), Some((1, 3)));
     }
 
     #[test]
