@@ -431,7 +431,8 @@ fn disk_io_rates_match_iostat_arithmetic_on_a_loop_device() {
         "{writes} vs {ours}"
     );
     assert!(f(&d["write_await_ms"]) >= 0.0);
-    assert!(f(&d["util_percent"]) > 0.0, "{d}");
+    // (`util_percent` may well be 0: busy time is counted in jiffies, and 64 fast writes can
+    // fall inside one.)
     assert_eq!(u(&d["write_bytes"]), a.written_bytes());
 }
 
@@ -769,8 +770,12 @@ fn memory_rates_see_the_page_faults_we_make() {
     assert!(secs >= 0.3, "{secs}");
     let faults = f(&r["page_faults_per_sec"]) * secs;
     let ours = (after.pgfault.unwrap() - before.pgfault.unwrap()) as f64;
+    // With transparent huge pages always on, one fault can map 2 MiB (512 pages).
+    let thp_always = std::fs::read_to_string("/sys/kernel/mm/transparent_hugepage/enabled")
+        .is_ok_and(|t| t.contains("[always]"));
+    let least = if thp_always { PAGES / 512 } else { PAGES };
     assert!(
-        faults >= PAGES as f64 * 0.99,
+        faults >= least as f64 * 0.99,
         "{faults} faults for {PAGES} fresh pages"
     );
     assert!(faults <= ours * 1.005 + 1.0, "{faults} > {ours}");
