@@ -15,6 +15,8 @@
 //! 4. the server's peak RSS (VmHWM) after all of the above plus `tools/list` and a 500-process
 //!    `get_processes`, in the same session;
 //! 5. the binary's size;
+//! 6. `get_disk_io`, `get_block_devices` and `get_memory_info` with `pressure: true`, without a
+//!    sample (`--proc-calls` each);
 //!
 //! plus `get_uptime` throughput with 8 requests pipelined.
 #![allow(
@@ -437,6 +439,23 @@ fn main() {
         last["result"]["structuredContent"]["returned"]
     );
     drop(sleepers);
+
+    // The disk tools and memory pressure without a sample: one pass over /proc and /sys each.
+    println!("\n## 6. disk, block-device and memory-pressure reads, no sample (target <= 5 ms)");
+    for (tool, args) in [
+        ("get_disk_io", json!({"sample_ms": 0})),
+        (
+            "get_disk_io",
+            json!({"sample_ms": 0, "include_unused": true}),
+        ),
+        ("get_block_devices", json!({})),
+        ("get_block_devices", json!({"include_empty": true})),
+        ("get_memory_info", json!({"pressure": true})),
+    ] {
+        sequential(&mut s, tool, &args, 10);
+        let st = sequential(&mut s, tool, &args, o.proc_calls);
+        println!("{tool} {args}: {}", st.line(Unit::Millis));
+    }
 
     let up = sequential(&mut s, "get_uptime", &json!({}), o.warmup);
     let rate = throughput(&mut s, "get_uptime", o.throughput_calls, o.pipeline);

@@ -23,11 +23,13 @@ use sysgate::policy;
 use sysgate::server::{Server, call};
 use sysgate::tools::{Cancel, ProgressFn, Registry};
 
-const CORE_TOOLS: [&str; 10] = [
+const CORE_TOOLS: [&str; 12] = [
     "get_system_status",
     "get_cpu_info",
     "get_memory_info",
     "get_disk_info",
+    "get_disk_io",
+    "get_block_devices",
     "get_network_info",
     "get_processes",
     "get_uptime",

@@ -201,7 +201,9 @@ fn every_tool_that_waits_sends_progress_when_asked() {
     // (tool, arguments, whether it waits): the README lists exactly the tools that wait.
     let waits = |tool: &str, args: &Value| match tool {
         "get_cpu_info" | "get_system_status" | "get_disk_info" => true,
-        "get_processes" => args["sample_ms"].as_u64().unwrap_or(0) > 0,
+        "get_processes" | "get_memory_info" => args["sample_ms"].as_u64().unwrap_or(0) > 0,
+        // Its default sample is 1000 ms.
+        "get_disk_io" => args["sample_ms"].as_u64().unwrap_or(1000) > 0,
         _ => false,
     };
     let mut cases: Vec<(String, Value)> = tools.iter().map(|t| (t.clone(), json!({}))).collect();
@@ -209,6 +211,9 @@ fn every_tool_that_waits_sends_progress_when_asked() {
         cases.push(("get_processes".into(), json!({"sample_ms": ms, "limit": 1})));
     }
     cases.push(("get_cpu_info".into(), json!({"sample_ms": 50})));
+    cases.push(("get_memory_info".into(), json!({"sample_ms": 50})));
+    cases.push(("get_disk_io".into(), json!({"sample_ms": 0})));
+    cases.push(("get_disk_io".into(), json!({"sample_ms": 50})));
     let mut id = 1000;
     for (tool, args) in &cases {
         id += 1;

@@ -15,8 +15,10 @@ use super::{Annotations, Ctx, Impact, ToolDef};
 use crate::error::ToolError;
 use crate::scope::Scope;
 
+mod blockdev;
 mod cpu;
 mod disk;
+mod diskio;
 mod load;
 mod memory;
 mod network;
@@ -52,14 +54,15 @@ pub static TOOLS: &[ToolDef] = &[
         handler: cpu::handler,
     },
     ToolDef {
-        // Minimal: one read of /proc/meminfo, no sampling (the latency benchmark tool).
+        // Low: `sample_ms` may be up to 500 ms, more than Minimal's 100 ms deadline; without
+        // arguments, one read of /proc/meminfo (the latency benchmark tool).
         name: "get_memory_info",
         title: "Memory information",
-        description: "Physical memory and swap from /proc/meminfo: total, free, available, buffers, cache, used and used percent. Used means total minus available.",
+        description: "Physical memory and swap from /proc/meminfo: total, free, available, buffers, cache, used and used percent (used means total minus available); dirty and writeback, slab and hugepages. With `pressure: true` also swap-in/out, page-fault and OOM-kill counters from /proc/vmstat and the cgroup v2 memory pressure (PSI) of the host; with `sample_ms` above 0 also their per-second rates measured over `sample_ms`.",
         scope: Scope::Core,
-        impact: Impact::Minimal,
+        impact: Impact::Low,
         annotations: Annotations::READ_LOCAL,
-        input_schema: NO_ARGS,
+        input_schema: memory::INPUT,
         output_schema: memory::OUTPUT,
         handler: memory::handler,
     },
@@ -74,6 +77,30 @@ pub static TOOLS: &[ToolDef] = &[
         input_schema: disk::INPUT,
         output_schema: disk::OUTPUT,
         handler: disk::handler,
+    },
+    ToolDef {
+        // Medium: `sample_ms` up to 2000 ms, more than the 1 s of Low leaves.
+        name: "get_disk_io",
+        title: "Disk I/O",
+        description: "Per block device I/O from /proc/diskstats: cumulative counters since boot, and (when `sample_ms` is above 0) reads and writes per second, bytes per second, average wait per read and write, average queue size and percent busy measured over `sample_ms`, as iostat -x computes them. Devices that never did I/O are left out unless `include_unused` is true.",
+        scope: Scope::Core,
+        impact: Impact::Medium,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: diskio::INPUT,
+        output_schema: diskio::OUTPUT,
+        handler: diskio::handler,
+    },
+    ToolDef {
+        // Low: a dozen sysfs reads per device.
+        name: "get_block_devices",
+        title: "Block devices",
+        description: "Block devices from /sys/class/block: type (disk, partition, dm, md, loop), size, rotational, read-only, model and serial where exposed, partitions, holders and slaves, device-mapper names and the LVM volume group and volume, md RAID level, state, degraded count and members, a loop device's backing file, and the mount points each device backs. Devices of size 0 are left out unless `include_empty` is true.",
+        scope: Scope::Core,
+        impact: Impact::Low,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: blockdev::INPUT,
+        output_schema: blockdev::OUTPUT,
+        handler: blockdev::handler,
     },
     ToolDef {
         // Low: a few sysfs reads per interface, up to 512 interfaces.

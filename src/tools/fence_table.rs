@@ -56,8 +56,23 @@ fn sample(schema: &Value, s: &str) -> Value {
 const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
     ("get_system_status", true, &["/uptime_human"]),
     ("get_cpu_info", true, &[]),
-    ("get_memory_info", false, &[]),
+    (
+        "get_memory_info",
+        false,
+        &[
+            "/oom_kills_reason",
+            "/pressure/source",
+            "/pressure_reason",
+            "/rates_reason",
+        ],
+    ),
     ("get_disk_info", true, &["/filesystems/[]/error"]),
+    (
+        "get_disk_io",
+        true,
+        &["/devices/[]/rates_reason", "/rates_reason", "/reason"],
+    ),
+    ("get_block_devices", true, &["/devices/[]/type", "/reason"]),
     (
         "get_network_info",
         true,

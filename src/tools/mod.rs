@@ -4,6 +4,7 @@
 //! `procfs` and are unit-tested on fixture text.
 
 pub mod core;
+pub mod parse;
 pub mod procfs;
 pub mod schema;
 

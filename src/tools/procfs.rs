@@ -209,6 +209,21 @@ pub struct MemInfo {
     pub sreclaimable: u64,
     pub swap_total: u64,
     pub swap_free: u64,
+    pub dirty: u64,
+    pub writeback: u64,
+    pub sunreclaim: u64,
+    /// Huge page counts (pages, not bytes) and the page size; `None` without hugetlbfs.
+    pub hugepages: Option<HugePages>,
+}
+
+/// The `HugePages_*` lines of `/proc/meminfo`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HugePages {
+    pub total: u64,
+    pub free: u64,
+    pub reserved: u64,
+    pub surplus: u64,
+    pub page_size: u64,
 }
 
 impl MemInfo {
@@ -278,6 +293,14 @@ pub fn parse_meminfo(text: &str) -> Option<MemInfo> {
             "SReclaimable" => m.sreclaimable = bytes,
             "SwapTotal" => m.swap_total = bytes,
             "SwapFree" => m.swap_free = bytes,
+            "Dirty" => m.dirty = bytes,
+            "Writeback" => m.writeback = bytes,
+            "SUnreclaim" => m.sunreclaim = bytes,
+            "HugePages_Total" => m.hugepages.get_or_insert_default().total = bytes,
+            "HugePages_Free" => m.hugepages.get_or_insert_default().free = bytes,
+            "HugePages_Rsvd" => m.hugepages.get_or_insert_default().reserved = bytes,
+            "HugePages_Surp" => m.hugepages.get_or_insert_default().surplus = bytes,
+            "Hugepagesize" => m.hugepages.get_or_insert_default().page_size = bytes,
             _ => {}
         }
     }
@@ -1073,6 +1096,23 @@ mod tests {
         assert_eq!(m.swap_used(), (2_097_148 - 1_048_574) * 1024);
         assert!((m.swap_used_percent() - 50.0).abs() < 0.01);
         assert!((m.used_percent() - 4.4367).abs() < 0.01);
+    }
+
+    #[test]
+    fn meminfo_dirty_slab_and_hugepages() {
+        let m = parse_meminfo(
+            "MemTotal: 1000 kB\nDirty: 220 kB\nWriteback: 4 kB\nSReclaimable: 30 kB\n\
+             SUnreclaim: 50 kB\nHugePages_Total: 8\nHugePages_Free: 6\nHugePages_Rsvd: 1\n\
+             HugePages_Surp: 0\nHugepagesize: 2048 kB\n",
+        )
+        .unwrap();
+        assert_eq!((m.dirty, m.writeback), (220 * 1024, 4 * 1024));
+        assert_eq!((m.sreclaimable, m.sunreclaim), (30 * 1024, 50 * 1024));
+        let h = m.hugepages.unwrap();
+        assert_eq!((h.total, h.free, h.reserved, h.surplus), (8, 6, 1, 0));
+        assert_eq!(h.page_size, 2048 * 1024);
+        // A kernel without hugetlbfs has no HugePages lines at all.
+        assert_eq!(parse_meminfo("MemTotal: 1 kB\n").unwrap().hugepages, None);
     }
 
     #[test]

@@ -236,6 +236,8 @@ CORE_TOOLS = [
     "get_cpu_info",
     "get_memory_info",
     "get_disk_info",
+    "get_disk_io",
+    "get_block_devices",
     "get_network_info",
     "get_processes",
     "get_uptime",
