@@ -9,7 +9,7 @@ use std::error::Error;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use sysgate::audit::{
+use sysgate::testing::audit::{
     AuditKey, AuditLog, AuditSettings, ClientIdentity, EventKind, Outcome, Record,
 };
 

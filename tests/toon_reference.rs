@@ -17,8 +17,8 @@ use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Map, Value, json};
-use sysgate::output::fence::Fence;
-use sysgate::output::toon::{encode, encode_into};
+use sysgate::testing::output::fence::Fence;
+use sysgate::testing::output::toon::{encode, encode_into};
 
 const HOSTILE_STRINGS: &[&str] = &[
     "",
