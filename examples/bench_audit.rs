@@ -6,10 +6,13 @@
 #![allow(clippy::print_stdout, reason = "a benchmark reports on stdout")]
 
 use std::error::Error;
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use sysgate::audit::{
+#[path = "../tests/common/tempdir.rs"]
+mod tempdir;
+use tempdir::TempDir;
+
+use sysgate::testing::audit::{
     AuditKey, AuditLog, AuditSettings, ClientIdentity, EventKind, Outcome, Record,
 };
 
@@ -37,12 +40,8 @@ fn record(i: usize) -> Record {
 }
 
 fn main() -> Result<(), Box<dyn Error>> {
-    let dir = std::env::temp_dir().join(format!("sysgate-bench-audit-{}", std::process::id()));
-    std::fs::create_dir(&dir)?;
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))?;
-    let result = run(&dir);
-    std::fs::remove_dir_all(&dir)?;
-    result
+    let dir = TempDir::new("bench-audit");
+    run(&dir.0)
 }
 
 fn run(dir: &std::path::Path) -> Result<(), Box<dyn Error>> {

@@ -25,6 +25,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+#[path = "../tests/common/tempdir.rs"]
+mod tempdir;
+use tempdir::TempDir;
+
 fn status_kb(pid: u32, key: &str) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
@@ -61,11 +65,8 @@ fn main() {
             _ => panic!("usage: bench_flood [--bin PATH] [--seconds N] [--interval N]"),
         }
     }
-    let dir = std::env::temp_dir().join(format!("sysgate-flood-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
-    let cfg = dir.join("config.yaml");
+    let dir = TempDir::new("flood");
+    let cfg = dir.path("config.yaml");
     let root = if euid() == 0 {
         "allow_root: true\n"
     } else {
@@ -166,5 +167,5 @@ fn main() {
     let _ = child.wait();
     let answers = reader.join().unwrap_or(0);
     println!("\n{answers} lines answered (initialize plus any busy refusals)");
-    let _ = std::fs::remove_dir_all(&dir);
+    drop(dir);
 }

@@ -13,9 +13,9 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sysgate::output::caps::{self, Limits};
-use sysgate::output::redact::{RedactionSettings, Redactor};
-use sysgate::output::toon;
+use sysgate::testing::output::caps::{self, Limits};
+use sysgate::testing::output::redact::{RedactionSettings, Redactor};
+use sysgate::testing::output::toon;
 
 /// A small deterministic generator (xorshift64*), so every run measures the same data.
 struct Rng(u64);

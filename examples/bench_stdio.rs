@@ -38,6 +38,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+#[path = "../tests/common/tempdir.rs"]
+mod tempdir;
+use tempdir::TempDir;
+
 struct Options {
     bin: PathBuf,
     starts: usize,
@@ -90,29 +94,20 @@ fn options() -> Result<Options, lexopt::Error> {
 
 /// A private scratch directory with a config the binary accepts (owned by us, mode 0600; the
 /// root opt-in when running as root). Removed on drop.
-struct Scratch(PathBuf);
+struct Scratch(TempDir);
 
 impl Scratch {
     fn new() -> Scratch {
-        let dir = std::env::temp_dir().join(format!("sysgate-bench-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let dir = TempDir::new("bench");
         let root = euid() == 0;
-        let cfg = dir.join("config.yaml");
+        let cfg = dir.path("config.yaml");
         std::fs::write(&cfg, if root { "allow_root: true\n" } else { "" }).unwrap();
         std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
         Scratch(dir)
     }
 
     fn config(&self) -> PathBuf {
-        self.0.join("config.yaml")
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        self.0.path("config.yaml")
     }
 }
 

@@ -143,6 +143,13 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
 
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
+    // The very first thing, before any thread exists or any work is done: from here on a
+    // SIGHUP/SIGTERM/SIGINT stays pending for the server's signal thread instead of killing the
+    // process with the default action (unblocked again below for one-shot commands).
+    if let Err(e) = sys::block_signals() {
+        eprintln!("sysgate: error: blocking signals: {e}");
+        return ExitCode::FAILURE;
+    }
     let inv = match parse(std::env::args_os().skip(1)) {
         Ok(c) => c,
         Err(e) => {
@@ -150,7 +157,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    // `main` blocked the handled signals for `serve`'s signal thread; the one-shot commands have
+    // The handled signals are blocked for `serve`'s signal thread; the one-shot commands have
     // no such thread, so Ctrl-C and SIGTERM act on them as on any command-line tool.
     if !matches!(inv.command, Command::Serve) {
         let _ = sys::unblock_signals();

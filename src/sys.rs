@@ -74,17 +74,6 @@ pub fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// The real group id of this process.
-pub fn gid() -> u32 {
-    // SAFETY: getgid cannot fail and has no preconditions.
-    unsafe { libc::getgid() }
-}
-
-/// This process's id.
-pub fn pid() -> u32 {
-    std::process::id()
-}
-
 /// Set the file mode creation mask; returns the previous one.
 pub fn set_umask(mask: u32) -> u32 {
     // SAFETY: umask only swaps a process attribute and cannot fail.

@@ -570,8 +570,7 @@ fn the_audited_stdio_recipe_works_when_followed_literally() {
         .expect("a verify command");
 
     // Everything under one directory the service user can traverse, removed afterwards.
-    let root = TempDir::new("recipe");
-    std::fs::set_permissions(&root.0, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let root = TempDir::traversable("recipe");
     let user = format!("sgt{}", std::process::id() % 1_000_000);
     let _guard = UserGuard(user.clone());
     let bin = root.path("sysgate");

@@ -16,12 +16,12 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sysgate::auth::{Caller, TransportKind};
-use sysgate::config::Config;
-use sysgate::error::ToolError;
-use sysgate::policy;
-use sysgate::server::{Server, call};
-use sysgate::tools::{Cancel, ProgressFn, Registry};
+use sysgate::testing::auth::{Caller, TransportKind};
+use sysgate::testing::config::Config;
+use sysgate::testing::error::ToolError;
+use sysgate::testing::policy;
+use sysgate::testing::server::{Server, call};
+use sysgate::testing::tools::{Cancel, ProgressFn, Registry};
 
 const CORE_TOOLS: [&str; 12] = [
     "get_system_status",
@@ -498,7 +498,7 @@ fn processes_find_this_process_and_filter_by_user() {
     assert_eq!(none["processes"], json!([]));
 
     // Our uid's user name, from /etc/passwd.
-    let uid = u64::from(sysgate::sys::euid());
+    let uid = u64::from(sysgate::testing::sys::euid());
     let name = std::fs::read_to_string("/etc/passwd")
         .unwrap()
         .lines()

@@ -24,13 +24,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use sysgate::auth::{Caller, TransportKind};
-use sysgate::config::Config;
-use sysgate::error::ToolError;
-use sysgate::policy;
-use sysgate::server::{Server, call};
-use sysgate::tools::schema::Schema;
-use sysgate::tools::{Cancel, ProgressFn};
+use sysgate::testing::auth::{Caller, TransportKind};
+use sysgate::testing::config::Config;
+use sysgate::testing::error::ToolError;
+use sysgate::testing::policy;
+use sysgate::testing::server::{Server, call};
+use sysgate::testing::tools::schema::Schema;
+use sysgate::testing::tools::{Cancel, ProgressFn};
 
 fn server() -> &'static Arc<Server> {
     static S: OnceLock<Arc<Server>> = OnceLock::new();

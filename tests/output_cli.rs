@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::{Client, TempDir, write_config};
 use serde_json::{Value, json};
-use sysgate::tools::Registry;
+use sysgate::testing::tools::Registry;
 
 /// A live `sh` whose command line carries `args` (sh ignores extra positional arguments).
 struct Planted(Child);

@@ -12,13 +12,15 @@
     reason = "the reference decoder runs in node"
 )]
 
+mod common;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Map, Value, json};
-use sysgate::output::fence::Fence;
-use sysgate::output::toon::{encode, encode_into};
+use sysgate::testing::output::fence::Fence;
+use sysgate::testing::output::toon::{encode, encode_into};
 
 const HOSTILE_STRINGS: &[&str] = &[
     "",
@@ -363,7 +365,8 @@ fn unfence(value: &Value) -> String {
 #[ignore = "needs node and @toon-format/toon; see the module docs"]
 fn encoder_agrees_with_the_reference_decoder() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let pairs = std::env::temp_dir().join(format!("sysgate-toon-{}.jsonl", std::process::id()));
+    let dir = common::TempDir::new("toon");
+    let pairs = dir.path("pairs.jsonl");
     {
         let mut file = std::fs::File::create(&pairs).expect("create the pairs file");
         for value in corpus() {
@@ -383,7 +386,7 @@ fn encoder_agrees_with_the_reference_decoder() {
         .current_dir(root)
         .output()
         .expect("run node (is it installed?)");
-    let _ = std::fs::remove_file(&pairs);
+    drop(dir);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(

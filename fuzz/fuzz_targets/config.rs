@@ -8,9 +8,9 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
-    match sysgate::config::parse(text, None) {
+    match sysgate::testing::config::parse(text, None) {
         Ok(c) => {
-            std::hint::black_box(sysgate::config::summary(&c));
+            std::hint::black_box(sysgate::testing::config::summary(&c));
         }
         Err(problems) => assert!(!problems.is_empty(), "an error must name a problem"),
     }

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sysgate::tools::parse::diskstats::{MAX_DEVICES, disk_rates, parse_diskstats};
-use sysgate::tools::parse::sysblock::BlockName;
+use sysgate::testing::tools::parse::diskstats::{MAX_DEVICES, disk_rates, parse_diskstats};
+use sysgate::testing::tools::parse::sysblock::BlockName;
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the interval, including 0 (an empty one).

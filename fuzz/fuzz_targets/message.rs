@@ -7,11 +7,11 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;
-use sysgate::auth::{Caller, TransportKind};
-use sysgate::config::Config;
-use sysgate::protocol::jsonrpc;
-use sysgate::protocol::session::{Session, Sink};
-use sysgate::server::Server;
+use sysgate::testing::auth::{Caller, TransportKind};
+use sysgate::testing::config::Config;
+use sysgate::testing::protocol::jsonrpc;
+use sysgate::testing::protocol::session::{Session, Sink};
+use sysgate::testing::server::Server;
 
 /// Serializes every message (as the stdio sink would) and throws it away.
 struct Discard;

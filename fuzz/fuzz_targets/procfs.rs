@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use std::hint::black_box;
-use sysgate::tools::procfs as p;
+use sysgate::testing::tools::procfs as p;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

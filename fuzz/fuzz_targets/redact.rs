@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use libfuzzer_sys::fuzz_target;
 use regex::Regex;
 use serde_json::{Value, json};
-use sysgate::output::redact::{RedactionSettings, Redactor, default_patterns};
+use sysgate::testing::output::redact::{RedactionSettings, Redactor, default_patterns};
 
 static REDACTOR: LazyLock<Redactor> =
     LazyLock::new(|| Redactor::new(&RedactionSettings::default()).expect("defaults compile"));

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sysgate::tools::parse::sysblock as s;
-use sysgate::tools::procfs;
+use sysgate::testing::tools::parse::sysblock as s;
+use sysgate::testing::tools::procfs;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sysgate::tools::parse::vmstat::{parse_vmstat, vm_rates};
+use sysgate::testing::tools::parse::vmstat::{parse_vmstat, vm_rates};
 
 fuzz_target!(|data: &[u8]| {
     let (secs, rest) = match data.split_first() {

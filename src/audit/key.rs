@@ -141,8 +141,6 @@ fn service_owner(log: &Path) -> Option<(u32, String)> {
     })
 }
 
-pub use crate::secfile::user_label;
-
 fn load_secret(source: &SecretSource, service: Option<(u32, &str)>) -> Result<Vec<u8>, AuditError> {
     let mut text = match source {
         SecretSource::File(path) => read_secret_file(path, service)?,

@@ -7,7 +7,7 @@
 //!
 //! ```no_run
 //! use std::path::PathBuf;
-//! use sysgate::audit::*;
+//! use sysgate::testing::audit::*;
 //!
 //! let key = AuditKey::load(&SecretSource::File("/etc/sysgate/audit.key".into()))?;
 //! let mut settings = AuditSettings::new("/var/log/sysgate/audit.jsonl", key.clone());
@@ -89,7 +89,7 @@
 //! MACed with the key, rewritten in place after every record. When the files do not end where the
 //! head says (records cut off the end, the log emptied or replaced, the head deleted or damaged),
 //! the writer puts a MACed `audit_gap` record next, continuing after the head, so no `seq` is
-//! ever reused; [`verify()`] reports gap records and whether the log reaches its head.
+//! ever reused; [`verify`](fn@verify) reports gap records and whether the log reaches its head.
 //!
 //! # What verification can and cannot show
 //!
@@ -114,15 +114,12 @@ use std::io;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use key::{AuditKey, IdentityHasher, MIN_SECRET_BYTES, SecretSource, user_label};
-pub use log::{AuditLog, AuditSettings, MAX_LINE_BYTES};
-pub use record::{
-    ClientIdentity, EventKind, MAX_PARAMS_BYTES, MAX_TEXT_BYTES, Outcome, PARAMS_PREFIX_BYTES,
-    Record, bound_params, format_rfc3339_millis, redact_keys,
-};
+pub use key::{AuditKey, IdentityHasher, SecretSource};
+pub use log::{AuditLog, AuditSettings};
+pub use record::{ClientIdentity, EventKind, Outcome, Record, redact_keys};
 pub use settings::Settings;
-pub use syslog::{Facility, SyslogSettings, SyslogStats, SyslogTransport};
-pub use verify::{Finding, GapNote, HeadCheck, Problem, VerifyError, VerifyReport, verify};
+pub use syslog::{Facility, SyslogSettings, SyslogTransport};
+pub use verify::{VerifyError, verify};
 
 /// Why the audit log could not be opened or a record could not be written.
 #[derive(Debug)]

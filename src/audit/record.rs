@@ -124,7 +124,7 @@ impl ClientIdentity {
 /// One audit event, built by the caller and handed to `AuditLog::append`:
 ///
 /// ```
-/// use sysgate::audit::{ClientIdentity, EventKind, Outcome, Record};
+/// use sysgate::testing::audit::{ClientIdentity, EventKind, Outcome, Record};
 /// let r = Record::new(EventKind::Query)
 ///     .request_id("42")
 ///     .tool("get_cpu_info")

@@ -125,6 +125,7 @@ impl fmt::Display for HeadCheck {
 impl VerifyReport {
     /// Whether the oldest record is the first of its chain; if not, older files were rotated away
     /// (or removed).
+    #[cfg(test)]
     pub fn starts_at_genesis(&self) -> bool {
         self.first_seq.is_none_or(|s| s == 0)
     }

@@ -22,7 +22,7 @@ use crate::output::redact::{FailAction, PatternSpec, RedactionSettings, Redactor
 pub use crate::output::{Format, Settings as Output, warm_default_redactor};
 pub use crate::policy::Settings as Scopes;
 use crate::scope::{Impact, Scope, ScopeSet};
-pub use crate::secfile::{FileCheck, FileKind, MAX_CONFIG_BYTES, secure_read, secure_read_bytes};
+pub use crate::secfile::{FileKind, MAX_CONFIG_BYTES, secure_read};
 
 /// Where the config lives unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/sysgate/config.yaml";

@@ -40,7 +40,7 @@
 //! says what was cut and how to ask for less.
 //!
 //! ```
-//! use sysgate::output::caps::{cap_and_mark, Limits};
+//! use sysgate::testing::output::caps::{cap_and_mark, Limits};
 //! use serde_json::json;
 //!
 //! let limits = Limits { max_array_items: 2, ..Limits::default() };

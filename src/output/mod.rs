@@ -160,7 +160,7 @@ fn write_text(out: &mut String, value: &Value, format: Format) {
     }
 }
 
-/// Compact JSON that writes `<` and its look-alikes ([`fence::LT_LIKE`]) inside strings as
+/// Compact JSON that writes `<` and its look-alikes ([`fence::is_lt_like`]) inside strings as
 /// `\uXXXX` escapes: the same JSON value, but no tag look-alike can appear in the text. (`<` only
 /// ever occurs inside JSON strings, and never as part of an escape.)
 struct LtEscaping;

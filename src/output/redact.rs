@@ -64,7 +64,7 @@
 //! # Using it
 //!
 //! ```
-//! use sysgate::output::redact::{RedactionSettings, Redactor};
+//! use sysgate::testing::output::redact::{RedactionSettings, Redactor};
 //! use serde_json::json;
 //!
 //! // Built once at startup; an invalid setting refuses startup with a message naming it.

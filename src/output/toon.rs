@@ -22,7 +22,7 @@
 //! trailing whitespace, `true`/`false`/`null`, number-like, containing `: " \ [ ] { } ,` or a
 //! control character, starting with `-` or `#` (or a byte-order mark). Inside quotes only `\\`,
 //! `\"`, `\n`, `\r`, `\t` and `\uXXXX` escapes are used; `\uXXXX` for control characters and for
-//! `<` and its look-alikes (`fence::LT_LIKE`), so that no string can open a tag look-alike inside a
+//! `<` and its look-alikes (`fence::is_lt_like`), so that no string can open a tag look-alike inside a
 //! fence (a string holding one is always quoted). Keys are bare only when they match
 //! `[A-Za-z_][A-Za-z0-9_.]*`. Numbers are written as JavaScript's `String(n)` writes them (`1`, not
 //! `1.0`; `1e+21`; `1e-7`; `-0` as `0`); 64-bit integers are written exactly, and a decoder
@@ -34,7 +34,7 @@
 //!
 //! ```
 //! use serde_json::json;
-//! let doc = sysgate::output::toon::encode(&json!({
+//! let doc = sysgate::testing::output::toon::encode(&json!({
 //!     "host": "web-01",
 //!     "procs": [{"pid": 1, "name": "init"}, {"pid": 42, "name": "sshd: root"}],
 //!     "tags": ["a", "b"],
@@ -282,7 +282,7 @@ impl Writer {
                 b'\r' => "\\r",
                 b'\t' => "\\t",
                 // Control characters and everything that could open a tag look-alike inside a
-                // fence (`fence::LT_LIKE`): the reference decoder reads `\uXXXX` back.
+                // fence (`fence::is_lt_like`): the reference decoder reads `\uXXXX` back.
                 0..=0x1f | b'<' => "",
                 0xc0..=0xff if s[i..].chars().next().is_some_and(fence::is_lt_like) => "",
                 _ => continue,

@@ -13,7 +13,7 @@ use crate::auth::{Caller, TransportKind};
 use crate::error::{ToolError, echo};
 use crate::tools::{Registry, Tool};
 
-pub use crate::scope::{Scope, ScopeSet};
+pub use crate::scope::ScopeSet;
 
 /// Which scopes exist on this server, and which a stdio caller holds.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::auth::{Caller, TransportKind};
+use crate::scope::Scope;
 use crate::tools::Registry;
 
 /// How a case changes the defaults.

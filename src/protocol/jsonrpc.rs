@@ -8,13 +8,8 @@ pub const PARSE_ERROR: i64 = -32700;
 pub const INVALID_REQUEST: i64 = -32600;
 pub const METHOD_NOT_FOUND: i64 = -32601;
 pub const INVALID_PARAMS: i64 = -32602;
-pub const INTERNAL_ERROR: i64 = -32603;
 /// Implementation-defined server errors (busy, too many in flight).
 pub const SERVER_BUSY: i64 = -32000;
-/// MCP 2026-07-28: an HTTP header disagrees with the body.
-pub const HEADER_MISMATCH: i64 = -32020;
-/// MCP 2026-07-28: the request needs a client capability the client did not declare.
-pub const MISSING_CLIENT_CAPABILITY: i64 = -32021;
 /// MCP 2026-07-28: the requested protocol version is not supported.
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 
@@ -102,9 +97,6 @@ pub fn result(id: &Id, result: Value) -> Value {
     v["result"] = result;
     v
 }
-
-/// The deepest nesting the JSON parser accepts (see [`crate::codec::JSON_PARSER_MAX_DEPTH`]).
-pub const PARSER_MAX_DEPTH: usize = crate::codec::JSON_PARSER_MAX_DEPTH;
 
 /// The deepest array/object nesting in `bytes`, stopping early once `limit` is passed. Strings
 /// are skipped so brackets inside them do not count. Runs before the parser so that a deep
@@ -225,6 +217,7 @@ fn classify(v: Value) -> Result<Message, RpcError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec::JSON_PARSER_MAX_DEPTH as PARSER_MAX_DEPTH;
 
     fn code(bytes: &[u8]) -> (i64, Option<Id>) {
         let e = parse(bytes, 64).unwrap_err();

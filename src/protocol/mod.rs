@@ -13,7 +13,6 @@ pub const MODERN_VERSIONS: [&str; 1] = ["2026-07-28"];
 
 pub const META_PROTOCOL_VERSION: &str = "io.modelcontextprotocol/protocolVersion";
 pub const META_CLIENT_CAPABILITIES: &str = "io.modelcontextprotocol/clientCapabilities";
-pub const META_CLIENT_INFO: &str = "io.modelcontextprotocol/clientInfo";
 
 /// Server instructions, shown to the model by clients that support them.
 pub const INSTRUCTIONS: &str = "sysgate gives read-mostly access to this Linux host. Every tool \

@@ -1,6 +1,7 @@
-//! Helpers shared by the integration tests: a scratch directory, config files with exact modes,
-//! and a line-based JSON-RPC client over the real binary's stdio (every read has a timeout so a
-//! hang fails the test instead of blocking it).
+//! Helpers shared by the integration tests: a scratch directory ([`TempDir`], from `tempdir.rs`,
+//! which the benchmarks share), config files with exact modes, and a line-based JSON-RPC client
+//! over the real binary's stdio (every read has a timeout so a hang fails the test instead of
+//! blocking it).
 #![allow(
     dead_code,
     clippy::unwrap_used,
@@ -14,44 +15,18 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
+mod tempdir;
+pub use tempdir::TempDir;
+
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_sysgate")
-}
-
-/// A scratch directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let p = std::env::temp_dir().join(format!(
-            "sysgate-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&p);
-        std::fs::create_dir_all(&p).unwrap();
-        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o700)).unwrap();
-        TempDir(p)
-    }
-
-    pub fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// When the tests run as root, configs must opt in to running as root.

@@ -261,32 +261,24 @@ mod tests {
         assert_eq!(count_cpu_list("0-18446744073709551615"), None);
     }
 
-    fn fixture_dir(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("sysgate-psi-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        d
-    }
-
     #[test]
     fn kernel_without_psi() {
         let e = read_pressure(Path::new("/nonexistent/sysgate/pressure")).unwrap_err();
         assert!(e.contains("no pressure stall information"), "{e}");
         // The directory exists but the files are unreadable or garbage.
-        let d = fixture_dir("empty");
-        let e = read_pressure(&d).unwrap_err();
+        let d = crate::testdir::TempDir::new("psi-empty");
+        let e = read_pressure(d.path()).unwrap_err();
         assert!(e.contains("cannot read"), "{e}");
         std::fs::write(d.join("cpu"), "garbage\n").unwrap();
         std::fs::write(d.join("memory"), "").unwrap();
         std::fs::write(d.join("io"), "some avg10=x\n").unwrap();
-        let e = read_pressure(&d).unwrap_err();
+        let e = read_pressure(d.path()).unwrap_err();
         assert!(e.contains("could not be parsed"), "{e}");
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
     fn partial_psi_and_schema() {
-        let d = fixture_dir("partial");
+        let d = crate::testdir::TempDir::new("psi-partial");
         // Pre-5.13 cpu file: only a `some` line; memory missing entirely; io complete.
         std::fs::write(
             d.join("cpu"),
@@ -298,7 +290,7 @@ mod tests {
             "some avg10=0.00 avg60=0.00 avg300=0.00 total=1\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
         )
         .unwrap();
-        let p = read_pressure(&d).unwrap();
+        let p = read_pressure(d.path()).unwrap();
         assert!(p.memory.is_none());
         let cpu = p.cpu.as_ref().unwrap();
         assert_eq!(cpu.some.as_ref().unwrap().total_us, 12345);
@@ -319,7 +311,6 @@ mod tests {
         .unwrap();
         let schema = Schema::compile(&serde_json::from_str(OUTPUT).unwrap()).unwrap();
         schema.validate(&out).unwrap();
-        std::fs::remove_dir_all(&d).unwrap();
     }
 
     #[test]
