@@ -220,25 +220,29 @@ pub struct Registry {
     index: BTreeMap<&'static str, usize>,
 }
 
+/// A definition's input and output schemas as published: its own text plus the argument and
+/// result field every tool shares, added here so that no definition can forget or contradict
+/// them. Each is compiled once, after that (start-up time is a benchmark target): a broken
+/// definition fails there just the same.
+fn published_schemas(def: &ToolDef) -> Result<(Value, Value), String> {
+    let parse = |what: &str, text: &str| -> Result<Value, String> {
+        serde_json::from_str(text)
+            .map_err(|e| format!("tool {}: {what} schema is not JSON: {e}", def.name))
+    };
+    let mut input_json = parse("input", def.input_schema)?;
+    let mut output_json = parse("output", def.output_schema)?;
+    add_property(&mut input_json, FORMAT_ARG, common_format_schema())?;
+    add_property(&mut output_json, TRUNCATED_FIELD, common_truncated_schema())?;
+    Ok((input_json, output_json))
+}
+
 impl Registry {
     /// Parse and compile every definition. Fails (and so refuses startup) on a broken schema.
     pub fn new() -> Result<Registry, String> {
         let mut tools = Vec::new();
         let mut index = BTreeMap::new();
         for def in definitions() {
-            let parse = |what: &str, text: &str| -> Result<(Value, Schema), String> {
-                let v: Value = serde_json::from_str(text)
-                    .map_err(|e| format!("tool {}: {what} schema is not JSON: {e}", def.name))?;
-                let s = Schema::compile(&v)
-                    .map_err(|e| format!("tool {}: {what} schema {e}", def.name))?;
-                Ok((v, s))
-            };
-            let (mut input_json, _) = parse("input", def.input_schema)?;
-            let (mut output_json, _) = parse("output", def.output_schema)?;
-            // Arguments and result fields every tool shares, added here so that no definition
-            // can forget or contradict them.
-            add_property(&mut input_json, FORMAT_ARG, common_format_schema())?;
-            add_property(&mut output_json, TRUNCATED_FIELD, common_truncated_schema())?;
+            let (input_json, output_json) = published_schemas(def)?;
             let input = Schema::compile(&input_json)
                 .map_err(|e| format!("tool {}: input schema {e}", def.name))?;
             let output = Schema::compile(&output_json)
@@ -254,14 +258,9 @@ impl Registry {
             if index.insert(def.name, tools.len()).is_some() {
                 return Err(format!("tool {} is defined twice", def.name));
             }
-            let text = |v: &Value| -> Result<String, String> {
-                let t = serde_json::to_string(v).map_err(|e| e.to_string())?;
-                // What tools/list will parse again must round-trip exactly.
-                match serde_json::from_str::<Value>(&t) {
-                    Ok(back) if back == *v => Ok(t),
-                    _ => Err(format!("tool {}: a schema does not round-trip", def.name)),
-                }
-            };
+            // What tools/list parses again must round-trip exactly: checked for every tool by
+            // `tests::published_schemas_round_trip`, not at each start.
+            let text = |v: &Value| serde_json::to_string(v).map_err(|e| e.to_string());
             tools.push(Tool {
                 def,
                 input,
@@ -479,6 +478,15 @@ fn compact_rule(s: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn published_schemas_round_trip() {
+        for t in Registry::new().unwrap().iter() {
+            let (input, output) = published_schemas(t.def).unwrap();
+            assert_eq!(t.input_json(), input, "{}", t.def.name);
+            assert_eq!(t.output_json(), output, "{}", t.def.name);
+        }
+    }
 
     #[test]
     fn every_counter_of_a_top_level_array_is_kept_right_by_the_caps() {
