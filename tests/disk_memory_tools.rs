@@ -19,69 +19,15 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::in_process::{call, call_with, f, u};
 use serde_json::{Value, json};
-use sysgate::testing::auth::{Caller, TransportKind};
-use sysgate::testing::config::Config;
 use sysgate::testing::error::ToolError;
-use sysgate::testing::policy;
-use sysgate::testing::server::{Server, call};
+use sysgate::testing::tools::Cancel;
 use sysgate::testing::tools::schema::Schema;
-use sysgate::testing::tools::{Cancel, ProgressFn};
-
-fn server() -> &'static Arc<Server> {
-    static S: OnceLock<Arc<Server>> = OnceLock::new();
-    S.get_or_init(|| Server::new(Config::default(), None).expect("server starts"))
-}
-
-/// A tools/call as a session runs it: gate, handler, output-schema check.
-fn call_with(
-    name: &str,
-    args: Value,
-    deadline: Option<Instant>,
-    cancel: &Cancel,
-    progress: Option<ProgressFn<'_>>,
-) -> Result<Value, ToolError> {
-    let s = server();
-    let snap = s.snapshot();
-    let config = &snap.config;
-    let caller = Caller::local(TransportKind::Cli);
-    let tool = s.registry.get(name).expect("tool exists");
-    let admitted = policy::check(&config.scopes, s.registry, &caller, Some(name), Some(&args))?;
-    let deadline =
-        deadline.unwrap_or_else(|| Instant::now() + config.resources.deadline_for(tool.def.impact));
-    let v = call::execute(
-        s,
-        &snap,
-        &caller,
-        &admitted,
-        admitted.args(),
-        cancel,
-        deadline,
-        progress,
-    )?;
-    if let Err(e) = tool.output.validate(&v) {
-        panic!("{name}: output breaks its schema at {}: {}", e.path, e.rule);
-    }
-    Ok(v)
-}
-
-fn call(name: &str, args: Value) -> Value {
-    call_with(name, args.clone(), None, &Cancel::default(), None)
-        .unwrap_or_else(|e| panic!("{name} {args}: {e}"))
-}
-
-fn u(v: &Value) -> u64 {
-    v.as_u64()
-        .unwrap_or_else(|| panic!("not an unsigned integer: {v}"))
-}
-
-fn f(v: &Value) -> f64 {
-    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-}
 
 /// One line of `/proc/diskstats`, read here without the server's parser (iostats.rst: after
 /// `major minor name`, reads, merged, sectors read, ms reading, writes, merged, sectors

@@ -1,0 +1,67 @@
+//! Tool calls in process, as a session runs them (gate, handler, output-schema check), with the
+//! test's own deadline, cancellation flag and progress sink: for tests that compare a tool's
+//! values with another source or drive its cancellation directly.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use serde_json::Value;
+use sysgate::testing::auth::{Caller, TransportKind};
+use sysgate::testing::config::Config;
+use sysgate::testing::error::ToolError;
+use sysgate::testing::policy;
+use sysgate::testing::server::{Server, call};
+use sysgate::testing::tools::{Cancel, ProgressFn};
+
+pub fn server() -> &'static Arc<Server> {
+    static S: OnceLock<Arc<Server>> = OnceLock::new();
+    S.get_or_init(|| Server::new(Config::default(), None).expect("server starts"))
+}
+
+/// A tools/call as a session runs it: gate, handler, output-schema check; with our own deadline,
+/// cancellation flag and progress sink.
+pub fn call_with(
+    name: &str,
+    args: Value,
+    deadline: Option<Instant>,
+    cancel: &Cancel,
+    progress: Option<ProgressFn<'_>>,
+) -> Result<Value, ToolError> {
+    let s = server();
+    let snap = s.snapshot();
+    let config = &snap.config;
+    let caller = Caller::local(TransportKind::Cli);
+    let tool = s.registry.get(name).expect("tool exists");
+    let admitted = policy::check(&config.scopes, s.registry, &caller, Some(name), Some(&args))?;
+    let deadline =
+        deadline.unwrap_or_else(|| Instant::now() + config.resources.deadline_for(tool.def.impact));
+    let v = call::execute(
+        s,
+        &snap,
+        &caller,
+        &admitted,
+        admitted.args(),
+        cancel,
+        deadline,
+        progress,
+    )?;
+    // `execute` already validated; say so explicitly, with the path on failure.
+    if let Err(e) = tool.output.validate(&v) {
+        panic!("{name}: output breaks its schema at {}: {}", e.path, e.rule);
+    }
+    Ok(v)
+}
+
+pub fn call(name: &str, args: Value) -> Value {
+    call_with(name, args.clone(), None, &Cancel::default(), None)
+        .unwrap_or_else(|e| panic!("{name} {args}: {e}"))
+}
+
+pub fn u(v: &Value) -> u64 {
+    v.as_u64()
+        .unwrap_or_else(|| panic!("not an unsigned integer: {v}"))
+}
+
+pub fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
