@@ -237,6 +237,8 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
         }
         Command::Tools { markdown } => {
             let server = Server::new(Config::default(), None)?;
+            // The reference shows every tool, so every definition must compile.
+            server.registry.compile_all().map_err(Error::Config)?;
             let text = if markdown {
                 crate::tools::reference_markdown(server.registry)
             } else {

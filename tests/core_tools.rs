@@ -113,7 +113,7 @@ fn registry_has_the_core_tools_in_order_with_strict_schemas() {
     let names: Vec<&str> = r.iter().map(|t| t.def.name).collect();
     assert_eq!(names, CORE_TOOLS);
     for t in r.iter() {
-        let l = t.listing();
+        let l = t.listing().unwrap();
         assert_strict(&l["inputSchema"], &format!("{} input", t.def.name));
         assert_strict(&l["outputSchema"], &format!("{} output", t.def.name));
         assert!(

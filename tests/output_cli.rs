@@ -305,7 +305,9 @@ fn invalid_redaction_patterns_refuse_startup() {
 fn validate(tool: &str, v: &Value) {
     let reg = Registry::new().unwrap();
     let t = reg.get(tool).unwrap();
-    t.output
+    t.compiled()
+        .unwrap()
+        .output
         .validate(v)
         .unwrap_or_else(|e| panic!("{tool}: {e:?}"));
 }

@@ -209,9 +209,15 @@ pub fn check(
             }));
         }
     };
-    tool.input.validate_args(&args).map_err(invalid)?;
+    // A definition whose schemas do not compile is refused, never run unchecked.
+    let compiled = tool.compiled().map_err(|e| {
+        invalid(ToolError::Failed(format!(
+            "internal error: this tool is unavailable ({e})"
+        )))
+    })?;
+    compiled.input.validate_args(&args).map_err(invalid)?;
     // `5.0` is an integer to JSON Schema: the handler gets it as one.
-    tool.input.canonicalize_integers(&mut args);
+    compiled.input.canonicalize_integers(&mut args);
     Ok(Admitted {
         tool,
         args,

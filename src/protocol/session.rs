@@ -305,7 +305,7 @@ impl Session {
             .registry
             .iter()
             .filter(|t| policy::visible(&config.scopes, &self.caller, t))
-            .map(|t| t.listing())
+            .filter_map(|t| t.listing())
             .collect();
         let mut result = json!({});
         // Moved in: `json!` would deep-copy the list (see `output::render`).

@@ -25,7 +25,7 @@ use crate::error::ToolError;
 use crate::output::{self, Rendered};
 use crate::policy::{self, Admitted};
 use crate::sync::lock;
-use crate::tools::{Cancel, Ctx, FORMAT_ARG, ProgressFn, Who};
+use crate::tools::{Cancel, Compiled, Ctx, FORMAT_ARG, ProgressFn, Tool, Who};
 
 /// Receives the call's answer, exactly once: `Some(result)`, or `None` when the client cancelled
 /// (a cancelled request gets no response).
@@ -258,7 +258,7 @@ impl Running {
             &config.output,
             tool.def.name,
             tool.def.impact,
-            &tool.trust,
+            &compiled(tool)?.trust,
             value,
             format,
         )
@@ -311,6 +311,13 @@ impl Running {
     }
 }
 
+/// A tool's compiled schemas. The gate compiled them before admitting the call, so this does
+/// not fail; were it to, the call fails rather than runs unchecked.
+fn compiled(tool: &Tool) -> Result<&Compiled, ToolError> {
+    tool.compiled()
+        .map_err(|e| ToolError::Failed(format!("internal error: {e}")))
+}
+
 /// Run an admitted call's handler and check its result against the output schema. Returns
 /// `structuredContent`. `args` are the admitted arguments without the pipeline's `format`.
 #[allow(
@@ -352,7 +359,7 @@ pub fn execute(
     };
     let value = (tool.def.handler)(&ctx, args)?;
     // Never hand a client data that breaks the contract we advertised.
-    tool.output.validate(&value).map_err(|v| {
+    compiled(tool)?.output.validate(&value).map_err(|v| {
         ToolError::Failed(format!(
             "internal error: {} produced output that does not match its schema at `{}` ({})",
             tool.def.name, v.path, v.rule

@@ -103,7 +103,7 @@ fn every_tool_is_in_the_fence_table() {
     assert_eq!(names, table);
     for (name, _, server) in FENCE_TABLE {
         let tool = registry.get(name).unwrap();
-        let mut got = tool.trust.server_paths();
+        let mut got = tool.compiled().unwrap().trust.server_paths();
         got.retain(|p| !p.starts_with("/truncated/"));
         let mut want: Vec<String> = server.iter().map(|s| (*s).to_owned()).collect();
         got.sort();
@@ -150,7 +150,7 @@ fn every_tool_fences_every_host_string_and_the_fence_keeps_the_data() {
                     &output,
                     tool.def.name,
                     tool.def.impact,
-                    &tool.trust,
+                    &tool.compiled().unwrap().trust,
                     value.clone(),
                     format,
                 )
@@ -160,7 +160,10 @@ fn every_tool_fences_every_host_string_and_the_fence_keeps_the_data() {
                 if !*fenced {
                     // Only server text (the sample puts the hostile string in it too, but
                     // no handler can: those fields are the server's words).
-                    assert!(!tool.trust.has_host_text(structured), "{name}");
+                    assert!(
+                        !tool.compiled().unwrap().trust.has_host_text(structured),
+                        "{name}"
+                    );
                     assert!(!text.starts_with("Untrusted data"), "{name}: {text}");
                     continue;
                 }

@@ -66,10 +66,19 @@ pub struct ToolDef {
     pub handler: Handler,
 }
 
-/// A tool with its schemas parsed and compiled.
+/// A tool of the table. Its schemas are compiled on first use, not at start-up: start-up time
+/// is a benchmark target, and a session rarely touches every tool. Every definition compiles
+/// (`tests::every_definition_compiles`); were one not to, its tool would be refused by the gate
+/// and left out of `tools/list`, never run.
 #[derive(Debug)]
 pub struct Tool {
     pub def: &'static ToolDef,
+    compiled: OnceLock<Result<Compiled, String>>,
+}
+
+/// A tool's schemas parsed and compiled.
+#[derive(Debug)]
+pub struct Compiled {
     pub input: Schema,
     pub output: Schema,
     /// Which result strings are the server's own; the rest are fenced (see `output::trust`).
@@ -81,18 +90,29 @@ pub struct Tool {
 }
 
 impl Tool {
-    /// The input schema as published in `tools/list`.
+    /// The compiled schemas, built on first use; `Err` names what is broken in the definition.
+    pub fn compiled(&self) -> Result<&Compiled, &str> {
+        self.compiled
+            .get_or_init(|| compile(self.def))
+            .as_ref()
+            .map_err(String::as_str)
+    }
+
+    /// The input schema as published in `tools/list` (`null` for a broken definition).
     pub fn input_json(&self) -> Value {
-        parse_own(&self.input_json)
+        self.compiled()
+            .map_or(Value::Null, |c| parse_own(&c.input_json))
     }
 
-    /// The output schema as published in `tools/list`.
+    /// The output schema as published in `tools/list` (`null` for a broken definition).
     pub fn output_json(&self) -> Value {
-        parse_own(&self.output_json)
+        self.compiled()
+            .map_or(Value::Null, |c| parse_own(&c.output_json))
     }
 
-    /// The entry for `tools/list`.
-    pub fn listing(&self) -> Value {
+    /// The entry for `tools/list`; `None` for a definition whose schemas do not compile.
+    pub fn listing(&self) -> Option<Value> {
+        let c = self.compiled().ok()?;
         let d = self.def;
         let mut entry = json!({
             "name": d.name,
@@ -106,10 +126,37 @@ impl Tool {
                 "openWorldHint": d.annotations.open_world,
             },
         });
-        entry["inputSchema"] = self.input_json();
-        entry["outputSchema"] = self.output_json();
-        entry
+        entry["inputSchema"] = parse_own(&c.input_json);
+        entry["outputSchema"] = parse_own(&c.output_json);
+        Some(entry)
     }
+}
+
+/// Parse, check and compile one definition's schemas.
+fn compile(def: &'static ToolDef) -> Result<Compiled, String> {
+    let (input_json, output_json) = published_schemas(def)?;
+    let input =
+        Schema::compile(&input_json).map_err(|e| format!("tool {}: input schema {e}", def.name))?;
+    let output = Schema::compile(&output_json)
+        .map_err(|e| format!("tool {}: output schema {e}", def.name))?;
+    if input_json.get("additionalProperties") != Some(&Value::Bool(false)) {
+        return Err(format!(
+            "tool {}: input schema must set additionalProperties: false",
+            def.name
+        ));
+    }
+    let trust = Trust::from_schema(&output_json)
+        .map_err(|e| format!("tool {}: output schema {e}", def.name))?;
+    // What tools/list parses again must round-trip exactly: checked for every tool by
+    // `tests::published_schemas_round_trip`, not at each use.
+    let text = |v: &Value| serde_json::to_string(v).map_err(|e| e.to_string());
+    Ok(Compiled {
+        input,
+        output,
+        trust,
+        input_json: text(&input_json)?,
+        output_json: text(&output_json)?,
+    })
 }
 
 /// Parses schema text that [`Registry::new`] serialized from a `Value` and parsed back once, so
@@ -237,44 +284,34 @@ fn published_schemas(def: &ToolDef) -> Result<(Value, Value), String> {
 }
 
 impl Registry {
-    /// Parse and compile every definition. Fails (and so refuses startup) on a broken schema.
+    /// Index every definition (schemas are compiled on first use: [`Tool::compiled`]).
+    /// Fails on a name defined twice.
     pub fn new() -> Result<Registry, String> {
         let mut tools = Vec::new();
         let mut index = BTreeMap::new();
         for def in definitions() {
-            let (input_json, output_json) = published_schemas(def)?;
-            let input = Schema::compile(&input_json)
-                .map_err(|e| format!("tool {}: input schema {e}", def.name))?;
-            let output = Schema::compile(&output_json)
-                .map_err(|e| format!("tool {}: output schema {e}", def.name))?;
-            if input_json.get("additionalProperties") != Some(&Value::Bool(false)) {
-                return Err(format!(
-                    "tool {}: input schema must set additionalProperties: false",
-                    def.name
-                ));
-            }
-            let trust = Trust::from_schema(&output_json)
-                .map_err(|e| format!("tool {}: output schema {e}", def.name))?;
             if index.insert(def.name, tools.len()).is_some() {
                 return Err(format!("tool {} is defined twice", def.name));
             }
-            // What tools/list parses again must round-trip exactly: checked for every tool by
-            // `tests::published_schemas_round_trip`, not at each start.
-            let text = |v: &Value| serde_json::to_string(v).map_err(|e| e.to_string());
             tools.push(Tool {
                 def,
-                input,
-                output,
-                trust,
-                input_json: text(&input_json)?,
-                output_json: text(&output_json)?,
+                compiled: OnceLock::new(),
             });
         }
         Ok(Registry { tools, index })
     }
 
+    /// Compile every tool now; the first broken definition is the error. For `sysgate tools`,
+    /// `check-config` and the tests.
+    pub fn compile_all(&self) -> Result<(), String> {
+        for t in &self.tools {
+            t.compiled().map_err(str::to_string)?;
+        }
+        Ok(())
+    }
+
     /// The table, built on first use and kept for the whole process, so a running call can hold
-    /// its `&'static Tool`. Fails (and so refuses startup) on a broken schema.
+    /// its `&'static Tool`.
     pub fn global() -> Result<&'static Registry, String> {
         static TABLE: OnceLock<Result<Registry, String>> = OnceLock::new();
         TABLE
@@ -420,8 +457,8 @@ pub fn reference_markdown(registry: &Registry) -> String {
             d.scope, d.impact.name(), d.annotations.read_only, d.annotations.destructive,
             d.annotations.idempotent, d.annotations.open_world
         ));
-        let props: Vec<&str> = t.input.property_names().collect();
-        if props.is_empty() {
+        let props = t.compiled().map_or(0, |c| c.input.property_names().count());
+        if props == 0 {
             out.push_str("- arguments: none\n");
         } else {
             out.push_str("- arguments:\n");
@@ -480,6 +517,11 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_definition_compiles() {
+        Registry::new().unwrap().compile_all().unwrap();
+    }
+
+    #[test]
     fn published_schemas_round_trip() {
         for t in Registry::new().unwrap().iter() {
             let (input, output) = published_schemas(t.def).unwrap();
@@ -517,7 +559,7 @@ mod tests {
     fn listing_publishes_the_schemas_the_gate_compiled() {
         let r = Registry::new().unwrap();
         for t in r.iter() {
-            let l = t.listing();
+            let l = t.listing().unwrap();
             let input = &l["inputSchema"];
             let output = &l["outputSchema"];
             // The registry's own additions are in the published text.
@@ -534,6 +576,7 @@ mod tests {
             // And what is published is what validates: recompiling it gives the same verdicts.
             assert_eq!(&t.input_json(), input);
             let again = Schema::compile(input).unwrap();
+            let compiled = t.compiled().unwrap();
             for args in [
                 serde_json::json!({}),
                 serde_json::json!({"format": "toon"}),
@@ -543,7 +586,7 @@ mod tests {
                 let obj = args.as_object().unwrap();
                 assert_eq!(
                     again.validate_args(obj).is_ok(),
-                    t.input.validate_args(obj).is_ok(),
+                    compiled.input.validate_args(obj).is_ok(),
                     "{} {args}",
                     t.def.name
                 );

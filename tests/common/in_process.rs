@@ -46,7 +46,7 @@ pub fn call_with(
         progress,
     )?;
     // `execute` already validated; say so explicitly, with the path on failure.
-    if let Err(e) = tool.output.validate(&v) {
+    if let Err(e) = tool.compiled().unwrap().output.validate(&v) {
         panic!("{name}: output breaks its schema at {}: {}", e.path, e.rule);
     }
     Ok(v)
