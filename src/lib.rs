@@ -76,6 +76,25 @@ pub mod testing {
     /// From `crate::auth`.
     pub mod auth {
         pub use crate::auth::{Caller, TransportKind};
+        /// From `crate::auth::jwt`: the token fuzz target and the JWT benchmark.
+        pub mod jwt {
+            pub use crate::auth::jwt::{
+                MAX_TOKEN_BYTES, MintRequest, Policy, Rejection, Verified, mint_hs256, parse_ttl,
+                verify,
+            };
+        }
+        /// From `crate::auth::keys`.
+        pub mod keys {
+            pub use crate::auth::keys::{Algorithm, Key, KeySet};
+        }
+        /// From `crate::auth::replay`.
+        pub mod replay {
+            pub use crate::auth::replay::{ReplayCache, ReplayError};
+        }
+    }
+    /// From `crate::codec`.
+    pub mod codec {
+        pub use crate::codec::{base64url, unbase64, unbase64url};
     }
     /// From `crate::config`.
     pub mod config {

@@ -2,6 +2,10 @@
 //! Who is calling. Each transport builds a `Caller` from what it can prove (the OS for stdio,
 //! peer credentials for the Unix socket, certificate and token for HTTPS).
 
+pub mod jwt;
+pub mod keys;
+pub mod replay;
+
 use crate::scope::ScopeSet;
 
 /// How the caller reached us.
