@@ -11,6 +11,25 @@ use std::path::{Path, PathBuf};
 /// Larger config files are refused before parsing.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 
+/// Where a secret comes from: a file read with [`secure_read_bytes`] as [`FileKind::Secret`]
+/// (a regular file, not a symlink, owned by root or the effective uid, no group or other
+/// permissions), or an environment variable. Never the config file, never the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecretSource {
+    File(PathBuf),
+    /// The variable's name.
+    Env(String),
+}
+
+impl std::fmt::Display for SecretSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretSource::File(p) => write!(f, "file {}", p.display()),
+            SecretSource::Env(name) => write!(f, "environment variable {name}"),
+        }
+    }
+}
+
 /// What a file read by `secure_read` may be.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FileKind {
@@ -18,6 +37,9 @@ pub enum FileKind {
     Config,
     /// A key or secret file: 0600 or stricter.
     Secret,
+    /// Public keys (PEM, JWKS) that verify tokens: anyone may read them, but no one except the
+    /// owner may change them, since whoever can swap a key can mint tokens.
+    PublicKey,
 }
 
 impl FileKind {
@@ -25,6 +47,7 @@ impl FileKind {
         match self {
             FileKind::Config => 0o640,
             FileKind::Secret => 0o600,
+            FileKind::PublicKey => 0o644,
         }
     }
 
@@ -33,6 +56,7 @@ impl FileKind {
         match self {
             FileKind::Config => MAX_CONFIG_BYTES,
             FileKind::Secret => 4096,
+            FileKind::PublicKey => 256 * 1024,
         }
     }
 
@@ -40,6 +64,7 @@ impl FileKind {
         match self {
             FileKind::Config => "config file",
             FileKind::Secret => "secret file",
+            FileKind::PublicKey => "public key file",
         }
     }
 }
@@ -225,6 +250,9 @@ pub fn secure_read_bytes_owned(
                  service user) may write it, and only the owner and its group may read it"
             }
             FileKind::Secret => "a key or secret may be read and written by its owner only",
+            FileKind::PublicKey => {
+                "whoever can change a verification key can mint tokens: only its owner may write it"
+            }
         }
     );
     if mode & 0o022 != 0 || mode & 0o7000 != 0 {
@@ -236,7 +264,7 @@ pub fn secure_read_bytes_owned(
             format!("{what} {name} has mode {mode:04o}; required {max:04o} or stricter: {fix}");
         // A secret readable by anyone else is already leaked; only the config may be relaxed.
         match kind {
-            FileKind::Secret => check.hard.push(problem),
+            FileKind::Secret | FileKind::PublicKey => check.hard.push(problem),
             FileKind::Config => check.readable_by_others = Some(problem),
         }
     }

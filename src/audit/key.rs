@@ -3,7 +3,7 @@
 //! at least 32 bytes once decoded, read from a 0600 file or from an environment variable.
 
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use ring::hmac;
 
@@ -13,24 +13,9 @@ use crate::audit::record::ClientIdentity;
 /// Fewest secret bytes accepted (the HMAC-SHA256 output size).
 pub const MIN_SECRET_BYTES: usize = 32;
 
-/// Where a secret comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum SecretSource {
-    /// A file holding the hex secret (surrounding whitespace ignored). It must be a regular file
-    /// (not a symlink), owned by root or the effective uid, with no group or other permissions.
-    File(PathBuf),
-    /// The name of an environment variable holding the hex secret.
-    Env(String),
-}
-
-impl fmt::Display for SecretSource {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SecretSource::File(p) => write!(f, "file {}", p.display()),
-            SecretSource::Env(name) => write!(f, "environment variable {name}"),
-        }
-    }
-}
+/// Where a secret comes from (for the audit key and salt: hex text, surrounding whitespace
+/// ignored).
+pub use crate::secfile::SecretSource;
 
 /// The HMAC-SHA256 key of the audit chain. `Debug` never shows it.
 #[derive(Clone)]
@@ -210,6 +195,7 @@ mod tests {
     use super::*;
     use crate::audit::testdir::TempDir;
     use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
 
     const KEY_HEX: &str = "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f";
 

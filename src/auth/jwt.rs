@@ -36,6 +36,8 @@ pub struct Policy {
     pub require_sub: bool,
     /// The claim that lists scopes (an array of names or a space-separated string).
     pub scopes_claim: String,
+    /// The claim that lists role names (for `role_mapping`), in the same forms.
+    pub roles_claim: String,
 }
 
 impl Default for Policy {
@@ -49,6 +51,7 @@ impl Default for Policy {
             require_jti: true,
             require_sub: true,
             scopes_claim: "mcp_scopes".into(),
+            roles_claim: "roles".into(),
         }
     }
 }
@@ -71,7 +74,7 @@ pub struct Verified {
     /// Scope names as the token spells them; the caller maps them (unknown names are ignored
     /// there and audited).
     pub scopes: Vec<String>,
-    /// The `roles` claim, for `role_mapping`.
+    /// The roles claim's names, for `role_mapping`.
     pub roles: Vec<String>,
     _checked: (),
 }
@@ -299,7 +302,7 @@ fn check_claims(
         exp,
         iat,
         scopes: names(c.get(&policy.scopes_claim)),
-        roles: names(c.get("roles")),
+        roles: names(c.get(&policy.roles_claim)),
         _checked: (),
     })
 }

@@ -5,6 +5,9 @@
 pub mod jwt;
 pub mod keys;
 pub mod replay;
+pub mod settings;
+
+pub use settings::{JwtSettings, KeySource, Settings};
 
 use crate::scope::ScopeSet;
 

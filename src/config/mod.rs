@@ -22,6 +22,8 @@ use crate::output::redact::{FailAction, PatternSpec, RedactionSettings, Redactor
 pub use crate::output::{Format, Settings as Output, warm_default_redactor};
 pub use crate::policy::Settings as Scopes;
 use crate::scope::{Impact, Scope, ScopeSet};
+
+mod tokens;
 pub use crate::secfile::{FileKind, MAX_CONFIG_BYTES, secure_read};
 
 /// Where the config lives unless `--config` says otherwise.
@@ -108,6 +110,8 @@ pub struct Config {
     pub output: Output,
     /// `None`: no audit log (the built-in default; see docs/configuration.md).
     pub audit: Option<AuditConfig>,
+    /// Bearer tokens (`auth`): how they are verified and mapped to scopes.
+    pub auth: crate::auth::Settings,
     /// SHA-256 of the config file's bytes, for the audit log (`None`: built-in defaults).
     pub digest: Option<String>,
     /// Warnings to print on every start and reload.
@@ -127,6 +131,7 @@ impl Default for Config {
             scopes: Scopes::default(),
             output: Output::default(),
             audit: None,
+            auth: crate::auth::Settings::default(),
             digest: None,
             warnings: Vec::new(),
         }
@@ -153,6 +158,7 @@ struct FileConfig {
     audit: Option<Option<FileAudit>>,
     output: Option<FileOutput>,
     redaction: Option<FileRedaction>,
+    auth: Option<tokens::FileAuth>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -422,14 +428,17 @@ const TYPED_KEYS: &[(&str, bool)] = &[
 
 /// Whether `path` is a typed key: `Some(true)` boolean, `Some(false)` integer.
 fn typed_key(path: &[String]) -> Option<bool> {
-    TYPED_KEYS.iter().find_map(|(pattern, boolean)| {
-        let mut want = pattern.split('.');
-        let matches = path
-            .iter()
-            .all(|seg| want.next().is_some_and(|w| w == "*" || w == seg))
-            && want.next().is_none();
-        matches.then_some(*boolean)
-    })
+    TYPED_KEYS
+        .iter()
+        .chain(tokens::TYPED_KEYS)
+        .find_map(|(pattern, boolean)| {
+            let mut want = pattern.split('.');
+            let matches = path
+                .iter()
+                .all(|seg| want.next().is_some_and(|w| w == "*" || w == seg))
+                && want.next().is_none();
+            matches.then_some(*boolean)
+        })
 }
 
 /// Problems for typed keys whose value is written quoted (or as a block scalar), with the line.
@@ -693,6 +702,9 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     }
     if let Some(a) = file.audit {
         c.audit = audit_section(&mut p, a.unwrap_or_default());
+    }
+    if let Some(a) = file.auth {
+        c.auth = tokens::auth_section(&mut p, a);
     }
     let out = file.output.unwrap_or_default();
     if let Some(f) = out.format {

@@ -18,6 +18,8 @@ use crate::log;
 use crate::server::{Gate, Server};
 use crate::sys;
 
+mod token;
+
 const HELP: &str = "\
 sysgate: read-mostly access to this Linux host for MCP clients, never a shell
 
@@ -27,6 +29,11 @@ USAGE:
     sysgate query TOOL [--args JSON] [--config FILE]      run one tool call through the same gate
     sysgate audit verify [--config FILE | --key-file F | --key-env VAR] LOG...
                                                           check an audit log's HMAC chain
+    sysgate token mint --agent NAME --scopes A,B [--ttl 5m] [--config FILE]
+                                                          print an HS256 token signed with the
+                                                          configured secret (auth.jwt)
+    sysgate token verify TOKEN|- [--config FILE]          explain a token: valid or not, why, and
+                                                          the tools it would reach (- reads stdin)
     sysgate tools [--markdown]                            list the tools this build has
     sysgate version | --version                           print the version
     sysgate help | --help                                 print this help
@@ -50,6 +57,14 @@ enum Command {
         files: Vec<PathBuf>,
         key: Option<SecretSource>,
     },
+    TokenMint {
+        agent: String,
+        scopes: String,
+        ttl: Option<String>,
+    },
+    TokenVerify {
+        token: String,
+    },
     Version,
     Help,
 }
@@ -68,6 +83,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
     let mut markdown = false;
     let mut config = None;
     let mut key = None;
+    let (mut agent, mut scopes, mut ttl) = (None, None, None);
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => {
@@ -93,6 +109,9 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
             Long("markdown") => markdown = true,
             Long("key-file") => key = Some(SecretSource::File(PathBuf::from(p.value()?))),
             Long("key-env") => key = Some(SecretSource::Env(p.value()?.string()?)),
+            Long("agent") => agent = Some(p.value()?.string()?),
+            Long("scopes") => scopes = Some(p.value()?.string()?),
+            Long("ttl") => ttl = Some(p.value()?.string()?),
             Value(v) if cmd.is_none() => cmd = Some(v.string()?),
             Value(v) => positional.push(v.string()?),
             _ => return Err(arg.unexpected()),
@@ -123,6 +142,21 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
             }
             _ => return Err("audit: the subcommand is `verify`".into()),
         },
+        Some("token") => match positional.next().as_deref() {
+            Some("mint") => Command::TokenMint {
+                agent: agent.take().ok_or("token mint: --agent NAME is required")?,
+                scopes: scopes
+                    .take()
+                    .ok_or("token mint: --scopes A,B is required")?,
+                ttl: ttl.take(),
+            },
+            Some("verify") => Command::TokenVerify {
+                token: positional
+                    .next()
+                    .ok_or("token verify: give the token, or - to read it from stdin")?,
+            },
+            _ => return Err("token: the subcommands are `mint` and `verify`".into()),
+        },
         Some("version") => Command::Version,
         Some("help") => Command::Help,
         Some(other) => {
@@ -137,6 +171,9 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
     }
     if key.is_some() {
         return Err("--key-file/--key-env only go with `audit verify`".into());
+    }
+    if agent.is_some() || scopes.is_some() || ttl.is_some() {
+        return Err("--agent/--scopes/--ttl only go with `token mint`".into());
     }
     Ok(Invocation { command, config })
 }
@@ -251,6 +288,10 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             stdout_write(&text)?;
         }
         Command::AuditVerify { files, key } => return audit_verify(&files, key, inv.config),
+        Command::TokenMint { agent, scopes, ttl } => {
+            return token::mint(inv.config.as_deref(), &agent, &scopes, ttl.as_deref());
+        }
+        Command::TokenVerify { token } => return token::verify(inv.config.as_deref(), &token),
         Command::Query { tool, args } => {
             let (_, server) = start(inv.config)?;
             return query(&server, &tool, args.as_deref());
@@ -505,5 +546,38 @@ mod tests {
         assert!(p(&["audit", "verify"]).is_err());
         assert!(p(&["audit", "check", "x"]).is_err());
         assert!(p(&["query", "whoami", "--key-file", "k"]).is_err());
+        assert!(p(&["token", "mint", "--scopes", "core"]).is_err());
+        assert!(p(&["token", "mint", "--agent", "a"]).is_err());
+        assert!(p(&["token", "verify"]).is_err());
+        assert!(p(&["token", "revoke", "x"]).is_err());
+        assert!(p(&["token", "verify", "t", "extra"]).is_err());
+        assert!(p(&["query", "whoami", "--agent", "a"]).is_err());
+    }
+
+    #[test]
+    fn parses_token_commands() {
+        match p(&[
+            "token",
+            "mint",
+            "--agent",
+            "ci",
+            "--scopes",
+            "core,hooks",
+            "--ttl",
+            "5m",
+        ])
+        .unwrap()
+        .command
+        {
+            Command::TokenMint { agent, scopes, ttl } => {
+                assert_eq!((agent.as_str(), scopes.as_str()), ("ci", "core,hooks"));
+                assert_eq!(ttl.as_deref(), Some("5m"));
+            }
+            c => panic!("{c:?}"),
+        }
+        assert!(matches!(
+            p(&["token", "verify", "-"]).unwrap().command,
+            Command::TokenVerify { token } if token == "-"
+        ));
     }
 }
