@@ -78,6 +78,10 @@ setup_system() {
     [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
     # tests/disk_memory_tools.rs compares get_block_devices with lsblk.
     command -v lsblk >/dev/null 2>&1 || need+=(util-linux)
+    # The Unix socket tests: socat bridges an MCP client to the socket; systemd's
+    # systemd-socket-activate passes a listening socket as a socket unit would.
+    command -v socat >/dev/null 2>&1 || need+=(socat)
+    command -v systemd-socket-activate >/dev/null 2>&1 || need+=(systemd)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)

@@ -304,3 +304,101 @@ mod tests {
         assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
     }
 }
+
+/// The process on the other end of a connected Unix socket, as the kernel recorded it when the
+/// peer connected (`SO_PEERCRED`): it cannot be forged by what the peer sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCred {
+    pub pid: i32,
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// `getsockopt(SO_PEERCRED)` on a connected Unix stream socket.
+pub fn peer_cred(sock: &std::os::unix::net::UnixStream) -> io::Result<PeerCred> {
+    use std::os::fd::AsRawFd;
+    let mut cred = libc::ucred {
+        pid: 0,
+        uid: 0,
+        gid: 0,
+    };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    // SAFETY: the fd is a valid socket borrowed for the call; `cred` and `len` are writable and
+    // `len` holds the size of `cred`, so the kernel writes at most that many bytes.
+    let rc = unsafe {
+        libc::getsockopt(
+            sock.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&raw mut cred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if len as usize != std::mem::size_of::<libc::ucred>() {
+        return Err(io::Error::other("SO_PEERCRED returned a short answer"));
+    }
+    Ok(PeerCred {
+        pid: cred.pid,
+        uid: cred.uid,
+        gid: cred.gid,
+    })
+}
+
+/// systemd socket activation: the listening socket passed as fd 3 when `LISTEN_PID` is this
+/// process and `LISTEN_FDS` is 1. The fd is checked before it is trusted: a socket, of the Unix
+/// family, a stream, listening. The variables are removed so no child sees them.
+pub fn take_activated_listener() -> io::Result<Option<std::os::unix::net::UnixListener>> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let pid = std::env::var("LISTEN_PID").ok();
+    let fds = std::env::var("LISTEN_FDS").ok();
+    let (Some(pid), Some(fds)) = (pid, fds) else {
+        return Ok(None);
+    };
+    // SAFETY: the environment is changed before any other thread exists (this runs at startup,
+    // before the worker pool and the signal thread are started).
+    unsafe {
+        std::env::remove_var("LISTEN_PID");
+        std::env::remove_var("LISTEN_FDS");
+        std::env::remove_var("LISTEN_FDNAMES");
+    }
+    if pid.parse::<u32>().ok() != Some(std::process::id()) {
+        return Ok(None);
+    }
+    if fds != "1" {
+        return Err(io::Error::other(format!(
+            "LISTEN_FDS={fds}: exactly one socket is expected"
+        )));
+    }
+    const FD: libc::c_int = 3;
+    let int_opt = |opt: libc::c_int| -> io::Result<libc::c_int> {
+        let mut v: libc::c_int = 0;
+        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+        // SAFETY: `v` and `len` are writable and `len` is the size of `v`; fd 3 is only read.
+        let rc =
+            unsafe { libc::getsockopt(FD, libc::SOL_SOCKET, opt, (&raw mut v).cast(), &mut len) };
+        if rc != 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(v)
+        }
+    };
+    let ok = int_opt(libc::SO_DOMAIN)? == libc::AF_UNIX
+        && int_opt(libc::SO_TYPE)? == libc::SOCK_STREAM
+        && int_opt(libc::SO_ACCEPTCONN)? == 1;
+    if !ok {
+        return Err(io::Error::other(
+            "fd 3 from socket activation is not a listening Unix stream socket",
+        ));
+    }
+    // SAFETY: fd 3 was handed to us by the service manager (LISTEN_PID is this process), it was
+    // just checked to be an open listening socket, and nothing else in this process owns it.
+    let owned = unsafe { OwnedFd::from_raw_fd(FD) };
+    // SAFETY: F_SETFD with FD_CLOEXEC on an fd we own; no memory is passed.
+    if unsafe { libc::fcntl(FD, libc::F_SETFD, libc::FD_CLOEXEC) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Some(std::os::unix::net::UnixListener::from(owned)))
+}

@@ -17,6 +17,8 @@ pub enum TransportKind {
     Stdio,
     /// The operator's one-shot `sysgate query`.
     Cli,
+    /// A connection to the Unix socket; the kernel names the peer (`SO_PEERCRED`).
+    Unix,
 }
 
 impl TransportKind {
@@ -24,6 +26,7 @@ impl TransportKind {
         match self {
             TransportKind::Stdio => "stdio",
             TransportKind::Cli => "cli",
+            TransportKind::Unix => "unix",
         }
     }
 }
@@ -39,6 +42,9 @@ pub struct Caller {
     /// The most this caller's credentials can grant; the gate intersects it with the config in
     /// force (see `policy::effective_scopes`).
     pub scopes: ScopeSet,
+    /// The groups of a Unix socket peer (its primary group first, then the supplementary
+    /// groups `/etc/group` lists for its user name), which the peer rules match; empty otherwise.
+    pub gids: Vec<u32>,
 }
 
 impl Caller {
@@ -52,6 +58,23 @@ impl Caller {
             identity: format!("{}:uid={uid}", transport.name()),
             uid: Some(uid),
             scopes,
+            gids: Vec::new(),
+        }
+    }
+
+    /// A Unix socket peer as the kernel reported it. Its scopes are decided at every call by the
+    /// peer rules in force (`policy::effective_scopes`), so a reload applies to open connections.
+    pub fn unix_peer(uid: u32, pid: i32, gids: Vec<u32>, name: Option<&str>) -> Self {
+        let who = match name {
+            Some(n) => format!("unix:uid={uid}({n})"),
+            None => format!("unix:uid={uid}"),
+        };
+        Caller {
+            transport: TransportKind::Unix,
+            identity: format!("{who},pid={pid}"),
+            uid: Some(uid),
+            scopes: ScopeSet::all(),
+            gids,
         }
     }
 }

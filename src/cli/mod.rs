@@ -34,6 +34,9 @@ USAGE:
                                                           configured secret (auth.jwt)
     sysgate token verify TOKEN|- [--config FILE]          explain a token: valid or not, why, and
                                                           the tools it would reach (- reads stdin)
+    sysgate connect [--socket PATH]                       relay stdin/stdout to the local socket
+                                                          (default /run/sysgate/sysgate.sock),
+                                                          e.g. `ssh host sysgate connect`
     sysgate tools [--markdown]                            list the tools this build has
     sysgate version | --version                           print the version
     sysgate help | --help                                 print this help
@@ -65,6 +68,9 @@ enum Command {
     TokenVerify {
         token: String,
     },
+    Connect {
+        socket: PathBuf,
+    },
     Version,
     Help,
 }
@@ -84,6 +90,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
     let mut config = None;
     let mut key = None;
     let (mut agent, mut scopes, mut ttl) = (None, None, None);
+    let mut socket = None;
     while let Some(arg) = p.next()? {
         match arg {
             Short('h') | Long("help") => {
@@ -112,6 +119,7 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
             Long("agent") => agent = Some(p.value()?.string()?),
             Long("scopes") => scopes = Some(p.value()?.string()?),
             Long("ttl") => ttl = Some(p.value()?.string()?),
+            Long("socket") => socket = Some(PathBuf::from(p.value()?)),
             Value(v) if cmd.is_none() => cmd = Some(v.string()?),
             Value(v) => positional.push(v.string()?),
             _ => return Err(arg.unexpected()),
@@ -157,6 +165,11 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
             },
             _ => return Err("token: the subcommands are `mint` and `verify`".into()),
         },
+        Some("connect") => Command::Connect {
+            socket: socket
+                .take()
+                .unwrap_or_else(|| PathBuf::from(config::DEFAULT_SOCKET)),
+        },
         Some("version") => Command::Version,
         Some("help") => Command::Help,
         Some(other) => {
@@ -174,6 +187,9 @@ fn parse(args: impl IntoIterator<Item = std::ffi::OsString>) -> Result<Invocatio
     }
     if agent.is_some() || scopes.is_some() || ttl.is_some() {
         return Err("--agent/--scopes/--ttl only go with `token mint`".into());
+    }
+    if socket.is_some() {
+        return Err("--socket only goes with `connect`".into());
     }
     Ok(Invocation { command, config })
 }
@@ -247,6 +263,10 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             stdout_write(&format!("{}\n", config::summary(&config)))?;
         }
         Command::Serve => {
+            // Before any thread exists (start() starts the worker pool): the activation
+            // variables are removed from the environment here.
+            let activated = sys::take_activated_listener()
+                .map_err(|e| Error::io("socket activation (LISTEN_FDS)", e))?;
             let (config, server) = start(inv.config)?;
             server.audit_event(
                 EventKind::Startup,
@@ -258,6 +278,28 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
                     "scopes_enabled": config.scopes.enabled.names(),
                 }),
             );
+            if let (config::Transport::Unix, Some(u)) = (config.transport, &config.unix) {
+                use crate::transport::unix::{self, Listener};
+                let listener = match activated {
+                    Some(l) => Listener::Activated(l),
+                    None => Listener::Bound(unix::bind(&u.path, u.mode, u.group)?),
+                };
+                spawn_signal_thread(Arc::clone(&server));
+                log::info(&format!(
+                    "sysgate {} serving the unix socket; {}",
+                    crate::VERSION,
+                    config::summary(&config)
+                ));
+                let served = unix::serve(Arc::clone(&server), listener);
+                server.audit_event(
+                    EventKind::Shutdown,
+                    serde_json::json!({"reason": "listener closed"}),
+                );
+                return served.map(|()| ExitCode::SUCCESS);
+            }
+            if activated.is_some() {
+                log::warn("socket activation passed a socket, but transport is stdio; ignoring it");
+            }
             spawn_signal_thread(Arc::clone(&server));
             log::info(&format!(
                 "sysgate {} serving stdio; {}",
@@ -292,12 +334,50 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             return token::mint(inv.config.as_deref(), &agent, &scopes, ttl.as_deref());
         }
         Command::TokenVerify { token } => return token::verify(inv.config.as_deref(), &token),
+        Command::Connect { socket } => return connect(&socket),
         Command::Query { tool, args } => {
             let (_, server) = start(inv.config)?;
             return query(&server, &tool, args.as_deref());
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `sysgate connect`: bytes from stdin to the socket and from the socket to stdout, nothing
+/// parsed or trusted; the server names the caller by its uid. Ends when the server closes the
+/// connection (or stdin ends and the server has answered).
+fn connect(path: &Path) -> Result<ExitCode, Error> {
+    let stream = std::os::unix::net::UnixStream::connect(path)
+        .map_err(|e| Error::io(format!("connecting to {}", path.display()), e))?;
+    let mut to_server = stream
+        .try_clone()
+        .map_err(|e| Error::io("cloning the connection", e))?;
+    std::thread::spawn(move || {
+        let _ = relay(&mut std::io::stdin().lock(), &mut to_server);
+        // Our input ended: tell the server, which answers what is running and then closes.
+        let _ = to_server.shutdown(std::net::Shutdown::Write);
+    });
+    let mut from_server = stream;
+    relay(&mut from_server, &mut std::io::stdout().lock())
+        .map_err(|e| Error::io("relaying to stdout", e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Copies whatever arrives as soon as it arrives. Not `io::copy`: on Linux it may hand a pipe
+/// to `sendfile`/`splice` with a large count, which waits for that much input (or its end)
+/// before passing anything on, and an MCP client waits for each answer.
+fn relay(from: &mut impl std::io::Read, to: &mut impl Write) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        to.write_all(&buf[..n])?;
+        to.flush()?;
+    }
 }
 
 /// How the root refusal starts (check-config adds a hint after it).

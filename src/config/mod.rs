@@ -24,7 +24,10 @@ pub use crate::policy::Settings as Scopes;
 use crate::scope::{Impact, Scope, ScopeSet};
 
 mod tokens;
+mod unix;
+
 pub use crate::secfile::{FileKind, MAX_CONFIG_BYTES, secure_read};
+pub use unix::{DEFAULT_SOCKET, UnixConfig};
 
 /// Where the config lives unless `--config` says otherwise.
 pub const DEFAULT_PATH: &str = "/etc/sysgate/config.yaml";
@@ -91,6 +94,8 @@ impl Resources {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Transport {
     Stdio,
+    /// The Unix socket of `Config::unix`.
+    Unix,
 }
 
 /// The whole configuration.
@@ -99,6 +104,8 @@ pub struct Config {
     /// The file this came from (`None`: built-in defaults).
     pub source: Option<PathBuf>,
     pub transport: Transport,
+    /// The Unix socket listener (`transport: unix`).
+    pub unix: Option<UnixConfig>,
     pub allow_root: bool,
     pub log_level: LogLevel,
     /// When false, a config file readable by group/other is a warning instead of a refusal.
@@ -123,6 +130,7 @@ impl Default for Config {
         Config {
             source: None,
             transport: Transport::Stdio,
+            unix: None,
             allow_root: false,
             log_level: LogLevel::Info,
             fail_closed: true,
@@ -159,6 +167,7 @@ struct FileConfig {
     output: Option<FileOutput>,
     redaction: Option<FileRedaction>,
     auth: Option<tokens::FileAuth>,
+    unix: Option<unix::FileUnix>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -431,6 +440,7 @@ fn typed_key(path: &[String]) -> Option<bool> {
     TYPED_KEYS
         .iter()
         .chain(tokens::TYPED_KEYS)
+        .chain(unix::TYPED_KEYS)
         .find_map(|(pattern, boolean)| {
             let mut want = pattern.split('.');
             let matches = path
@@ -571,11 +581,16 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
 
     match file.transport.as_deref() {
         None | Some("stdio") => {}
-        Some(t @ ("unix" | "https")) => p.push(format!(
-            "transport: `{t}` is not available in this version of sysgate; only `stdio` is (refusing rather than starting without what `{t}` needs)"
+        Some("unix") => c.transport = Transport::Unix,
+        Some(t @ "https") => p.push(format!(
+            "transport: `{t}` is not available in this version of sysgate; `stdio` and `unix` are (refusing rather than starting without what `{t}` needs)"
         )),
-        Some("http") => p.push("transport: plain `http` is never allowed; use `stdio`".into()),
-        Some(t) => p.push(format!("transport: unknown transport `{t}`; allowed: stdio")),
+        Some("http") => {
+            p.push("transport: plain `http` is never allowed; use `stdio` or `unix`".into())
+        }
+        Some(t) => p.push(format!(
+            "transport: unknown transport `{t}`; allowed: stdio, unix"
+        )),
     }
     c.allow_root = file.allow_root.unwrap_or(false);
     if let Some(l) = file.log_level {
@@ -705,6 +720,23 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
     }
     if let Some(a) = file.auth {
         c.auth = tokens::auth_section(&mut p, a);
+    }
+    match (c.transport, file.unix) {
+        (Transport::Unix, u) => {
+            let (u, rules) = unix::unix_section(&mut p, u.unwrap_or_default());
+            if rules.is_empty() {
+                p.push(
+                    "unix.peers: no rule, so no peer could connect; map at least one uid, user,                      gid or group to scopes"
+                        .into(),
+                );
+            }
+            c.unix = Some(u);
+            c.scopes.unix_peers = rules;
+        }
+        (Transport::Stdio, Some(_)) => c
+            .warnings
+            .push("the unix section has no effect with transport: stdio".into()),
+        (Transport::Stdio, None) => {}
     }
     let out = file.output.unwrap_or_default();
     if let Some(f) = out.format {
@@ -1080,10 +1112,19 @@ pub fn carry_restart_only(old: &Config, new: &mut Config) -> Vec<&'static str> {
 /// A one-line summary for `check-config` and the startup log.
 pub fn summary(c: &Config) -> String {
     format!(
-        "config ok: {}; transport stdio; scopes enabled: {}; stdio callers get: {}{}{}",
+        "config ok: {}; transport {}; scopes enabled: {}; stdio callers get: {}{}{}",
         c.source
             .as_ref()
             .map_or("built-in defaults".to_string(), |p| p.display().to_string()),
+        match (&c.transport, &c.unix) {
+            (Transport::Unix, Some(u)) => format!(
+                "unix {} (mode {:04o}, {} peer rule(s))",
+                u.path.display(),
+                u.mode,
+                c.scopes.unix_peers.len()
+            ),
+            _ => "stdio".into(),
+        },
         c.scopes.enabled.names().join(", "),
         c.scopes.stdio.names().join(", "),
         match &c.audit {

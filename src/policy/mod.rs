@@ -15,7 +15,7 @@ use crate::tools::{Registry, Tool};
 
 pub use crate::scope::ScopeSet;
 
-/// Which scopes exist on this server, and which a stdio caller holds.
+/// Which scopes exist on this server, and which a stdio caller or a Unix socket peer holds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Settings {
     pub enabled: ScopeSet,
@@ -23,6 +23,36 @@ pub struct Settings {
     pub stdio: ScopeSet,
     /// Tools refused by name even when their scope is enabled.
     pub denied_tools: BTreeSet<String>,
+    /// Which Unix socket peers may connect, and with what scopes (`unix.peers`).
+    pub unix_peers: Vec<PeerRule>,
+}
+
+/// Who a peer rule matches: a user id, or a group id (the peer's primary or supplementary group).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PeerMatch {
+    Uid(u32),
+    Gid(u32),
+}
+
+/// One `unix.peers` entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRule {
+    pub matches: PeerMatch,
+    pub scopes: ScopeSet,
+}
+
+/// The scopes the peer rules grant a Unix socket peer (the union of every rule that matches it),
+/// or `None` when no rule matches: such a peer is refused at connect.
+pub fn unix_grant(settings: &Settings, uid: u32, gids: &[u32]) -> Option<ScopeSet> {
+    settings
+        .unix_peers
+        .iter()
+        .filter(|r| match r.matches {
+            PeerMatch::Uid(u) => u == uid,
+            PeerMatch::Gid(g) => gids.contains(&g),
+        })
+        .map(|r| r.scopes)
+        .reduce(ScopeSet::union)
 }
 
 impl Default for Settings {
@@ -32,6 +62,7 @@ impl Default for Settings {
             enabled,
             stdio: enabled,
             denied_tools: BTreeSet::new(),
+            unix_peers: Vec::new(),
         }
     }
 }
@@ -41,6 +72,10 @@ impl Default for Settings {
 pub fn effective_scopes(settings: &Settings, caller: &Caller) -> ScopeSet {
     let granted = match caller.transport {
         TransportKind::Stdio | TransportKind::Cli => settings.stdio,
+        TransportKind::Unix => match caller.uid {
+            Some(uid) => unix_grant(settings, uid, &caller.gids).unwrap_or(ScopeSet::EMPTY),
+            None => ScopeSet::EMPTY,
+        },
     };
     granted.intersect(caller.scopes).intersect(settings.enabled)
 }

@@ -100,33 +100,48 @@ impl<W: Write + Send> Sink for LineSink<W> {
 
 /// Serve one session over stdin/stdout until EOF.
 pub fn serve(server: Arc<Server>) -> Result<(), Error> {
-    let config = server.config();
     let caller = Caller::local(TransportKind::Stdio);
     // The OS authenticated this caller (it could spawn us); record who it is.
     server.audit_session(&caller);
     let sink: Arc<dyn Sink> = Arc::new(LineSink::new(io::stdout()));
+    match serve_lines(server, caller, io::stdin(), sink) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(Error::io("reading stdin", e)),
+    }
+}
+
+/// Serve one session of newline-delimited messages from `input` until EOF (stdio and each Unix
+/// socket connection). A read error (a Unix socket's idle timeout among them) ends the session
+/// like EOF, after the calls already running have answered, and is returned.
+pub fn serve_lines(
+    server: Arc<Server>,
+    caller: Caller,
+    input: impl io::Read,
+    sink: Arc<dyn Sink>,
+) -> io::Result<()> {
+    let config = server.config();
     let session = Session::new(Arc::clone(&server), caller, sink);
     let max = config.limits.max_message_bytes;
     let longest = config.resources.longest_deadline();
     drop(config);
 
-    let mut input = BufReader::with_capacity(64 * 1024, io::stdin());
+    let mut input = BufReader::with_capacity(64 * 1024, input);
     let mut buf = Vec::with_capacity(4096);
-    loop {
+    let result = loop {
         match read_frame(&mut input, &mut buf, max) {
             Ok(Frame::Line) => session.handle_frame(&buf),
             Ok(Frame::TooLong) => session.frame_too_large(max),
-            Ok(Frame::Eof) => break,
-            Err(e) => return Err(Error::io("reading stdin", e)),
+            Ok(Frame::Eof) => break Ok(()),
+            Err(e) => break Err(e),
         }
         // Don't let one huge message pin its buffer for the rest of the session.
         if buf.capacity() > 64 * 1024 {
             buf = Vec::with_capacity(4096);
         }
-    }
+    };
     // Let calls already running answer (each is bounded by its own deadline).
     session.drain(longest + Duration::from_millis(100));
-    Ok(())
+    result
 }
 
 #[cfg(test)]
