@@ -2,6 +2,7 @@
 //! no journald, so each test writes its own journal files with `systemd-journal-remote`
 //! (journal export format on stdin; Debian package `systemd-journal-remote`, which
 //! `scripts/test.sh` installs) and points `scopes.logs_system.journal_directory` at them.
+#![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
 #![expect(
     clippy::disallowed_methods,
     reason = "the tests run systemd-journal-remote and journalctl to make and read the journals they check against"

@@ -26,7 +26,9 @@ pub const CHILD_ENV: [(&str, &str); 3] = [
 const CPU_SECONDS: u64 = 30;
 const FILE_SIZE_BYTES: u64 = 1 << 20;
 /// Address space for [`Profile::Reader`](super::Profile::Reader) programs. Go programs reserve
-/// far more address space than they use, so networked ones get none.
+/// far more address space than they use, so networked ones get none. There is no
+/// `RLIMIT_NPROC`: it counts every process of the user (sysgate's own threads included), not
+/// the child's, and root ignores it; the process-group kill bounds what a child leaves behind.
 const READER_ADDRESS_SPACE: u64 = 2 << 30;
 
 /// How long killed processes get to go away before the capture stops waiting for them.

@@ -1,3 +1,4 @@
+#![forbid(unsafe_code)]
 //! The sandbox proven on real children: programs of the base system (dash, env, cat, head,
 //! ionice, unshare, perl, which Debian marks essential) checked with the same checker as the
 //! table's programs and run through the same `run`, under each profile.
