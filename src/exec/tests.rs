@@ -331,7 +331,7 @@ fn an_output_flood_is_capped_and_drained_without_memory_growth() {
     let before = vm_rss_kib();
     let f = run::run(
         &exe("/usr/bin/head", Profile::Reader),
-        &Argv::raw_for_tests(&["-c", "67108864", "/dev/zero"]),
+        &Argv::raw_for_tests(&["-c", "268435456", "/dev/zero"]),
         &Settings::default(),
         Instant::now() + Duration::from_secs(20),
         &never,
@@ -342,12 +342,12 @@ fn an_output_flood_is_capped_and_drained_without_memory_growth() {
     assert!(f.success(), "{f:?}");
     assert_eq!(f.stdout.len(), 1 << 20);
     assert!(f.stdout_truncated && !f.stderr_truncated);
-    assert_eq!(f.record.stdout_bytes, 64 << 20, "all of it was read");
+    assert_eq!(f.record.stdout_bytes, 256 << 20, "all of it was read");
     assert!(f.record.truncated);
-    // 64 MiB went through; the parent kept 1 MiB of it (other tests run in this process too,
-    // hence the margin).
+    // 256 MiB went through; the parent kept 1 MiB of it. Other tests run in this process at
+    // the same time, hence the wide margin, still far below what keeping the flood would cost.
     assert!(
-        after.saturating_sub(before) < 16 * 1024,
+        after.saturating_sub(before) < 64 * 1024,
         "RSS {before} -> {after} KiB"
     );
     assert!(f.record.max_rss_kib > 0, "{:?}", f.record);

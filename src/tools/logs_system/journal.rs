@@ -69,7 +69,7 @@ pub const OUTPUT: &str = r#"{
 /// Entries examined per page when `grep` filters in sysgate (without it, `lines` + 1).
 const GREP_SCAN: usize = 10_000;
 /// Most bytes of journalctl output read per page.
-const STDOUT_CAP: usize = 8 << 20;
+const STDOUT_CAP: usize = 4 << 20;
 /// Longest message returned whole, in characters.
 const MAX_MESSAGE_CHARS: usize = 8 * 1024;
 /// Entries stop being added when the page's messages reach this many bytes, so that the output
