@@ -147,7 +147,7 @@ fn spawner(rx: Receiver<Request>) {
     }
 }
 
-/// Build the command for `exe`: the checked file by descriptor, argv[0] its name, a cleared
+/// Build the command for `exe`: the checked file by descriptor, `argv[0]` its name, a cleared
 /// environment plus [`CHILD_ENV`], stdin `/dev/null`, stdout and stderr piped, the sandbox.
 #[expect(
     clippy::disallowed_methods,

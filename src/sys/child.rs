@@ -82,7 +82,7 @@ pub struct Sandbox {
 pub const MAX_INSNS: usize = 4096;
 
 /// Install the sandbox on `cmd` as its one `pre_exec` step. Also makes the child the leader of a
-/// new process group (`process_group(0)`), so that [`killpg`] reaches everything it starts.
+/// new process group (`process_group(0)`), so that [`kill_group`] reaches everything it starts.
 /// Refuses a seccomp program longer than the kernel takes.
 pub fn install(cmd: &mut Command, sandbox: &Sandbox) -> io::Result<()> {
     if sandbox.seccomp.len() > MAX_INSNS {
