@@ -82,6 +82,11 @@ setup_system() {
     # systemd-socket-activate passes a listening socket as a socket unit would.
     command -v socat >/dev/null 2>&1 || need+=(socat)
     command -v systemd-socket-activate >/dev/null 2>&1 || need+=(systemd)
+    # get_journal_logs runs journalctl; tests/journal_tool.rs writes its journals with
+    # systemd-journal-remote (no journald in CI). The exec sandbox tests run perl (essential).
+    command -v journalctl >/dev/null 2>&1 || need+=(systemd)
+    [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
+    command -v perl >/dev/null 2>&1 || need+=(perl)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)

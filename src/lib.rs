@@ -14,15 +14,17 @@
 //!
 //! - Leaves import nothing from the crate: `error`, `scope`, `codec`, `sync`, `log`, `sys`,
 //!   `secfile`.
-//! - Subsystems (`audit`, `output`, `auth`, `tools`, `policy`) import leaves and each other
-//!   without a cycle, and never a composition module; each owns its `Settings`.
+//! - Subsystems (`audit`, `output`, `exec`, `auth`, `tools`, `policy`) import leaves and each
+//!   other without a cycle, and never a composition module; each owns its `Settings`. `exec`
+//!   imports leaves only.
 //! - Composition, bottom-up: `config` (reads the file, aggregates the subsystems' settings) <
 //!   `server` < `protocol` < `transport` < `cli`; each imports only those below it. Only
 //!   `server` and `cli` import `config`. Handlers get a `tools::Ctx` (no config, no registry).
 //! - The top-level modules form an acyclic graph.
 //! - `unsafe` is denied crate-wide (see `Cargo.toml`); `sys` is the one module allowed it, and
-//!   every other file forbids it outright. Only `exec` (not yet written) may start processes:
-//!   `clippy.toml` disallows `std::process::Command::new` everywhere else.
+//!   every other file forbids it outright. Only `exec` starts processes, through the one
+//!   `pre_exec` installer `sys::child::install`: `clippy.toml` disallows
+//!   `std::process::Command::new` everywhere else.
 
 // The only public items are the hidden `testing` re-exports and `main`; their documentation
 // links into the `pub(crate)` modules, which `cargo doc --document-private-items` documents.
@@ -37,6 +39,7 @@ pub(crate) mod cli;
 pub(crate) mod codec;
 pub(crate) mod config;
 pub(crate) mod error;
+pub(crate) mod exec;
 pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod policy;
@@ -104,6 +107,15 @@ pub mod testing {
     pub mod error {
         pub use crate::error::ToolError;
     }
+    /// From `crate::exec`: the sandbox benchmark runs a checked program, the fuzz targets feed
+    /// the cursor parser, and the argument types are the API the program-running tools use.
+    pub mod exec {
+        pub use crate::exec::{
+            AbsPath, ArgValue, Argv, CallContext, Caps, ChildRecord, Executable, Finished,
+            IoPriority, JournalCursor, PackageName, Profile, Program, Settings, Stopped, UnitName,
+            UserName, program, run,
+        };
+    }
     /// From `crate::output`.
     pub mod output {
         /// From `crate::output::caps`.
@@ -157,10 +169,10 @@ pub mod testing {
         pub mod schema {
             pub use crate::tools::schema::Schema;
         }
-        /// From `crate::tools::parse`: the pure parsers the diskstats, vmstat and sysblock fuzz
-        /// targets feed.
+        /// From `crate::tools::parse`: the pure parsers the diskstats, journal, vmstat and
+        /// sysblock fuzz targets feed.
         pub mod parse {
-            pub use crate::tools::parse::{diskstats, sysblock, vmstat};
+            pub use crate::tools::parse::{diskstats, journal, sysblock, vmstat};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {

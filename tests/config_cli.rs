@@ -50,7 +50,8 @@ fn a_good_config_passes_with_a_summary() {
     write_config(&p, "queries: {deny: [get_uptime]}\n", 0o600);
     let (code, out, err) = run(&["check-config", "--config", p.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(out.lines().count(), 1, "{out}");
+    // One summary line, then the program table (`exec`): where each program was found.
+    assert_eq!(out.lines().nth(1), Some("programs:"), "{out}");
     assert!(out.starts_with("config ok: "), "{out}");
     assert!(out.contains("denied tools: get_uptime"), "{out}");
     // 0640 is the loosest accepted mode.
@@ -653,7 +654,7 @@ fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
     assert!(refused(&p).contains("queries.deny: `whoami` cannot be denied"));
 
     for yaml in [
-        "scopes: {core: {enabled: false}}\n",
+        "scopes: {core: {enabled: false}, logs_system: {enabled: false}}\n",
         "stdio: {scopes: [hooks]}\n",
     ] {
         // A generous deadline: the first call may wait for the redactor on a busy machine.

@@ -116,7 +116,7 @@ use std::time::Duration;
 
 pub use key::{AuditKey, IdentityHasher, SecretSource};
 pub use log::{AuditLog, AuditSettings};
-pub use record::{ClientIdentity, EventKind, Outcome, Record, redact_keys};
+pub use record::{ClientIdentity, EventKind, Outcome, Record, format_rfc3339_millis, redact_keys};
 pub use settings::Settings;
 pub use syslog::{Facility, SyslogSettings, SyslogTransport};
 pub use verify::{VerifyError, verify};

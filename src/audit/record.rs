@@ -169,6 +169,10 @@ pub struct Record {
     pub(crate) reason: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) detail: Option<Value>,
+    /// The programs the call ran: each one's path, pid, exit code or signal, whether sysgate
+    /// stopped it, CPU time, peak RSS and output bytes (see `exec::ChildRecord`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) children: Option<Value>,
 }
 
 impl Record {
@@ -188,6 +192,7 @@ impl Record {
             redactions: None,
             reason: None,
             detail: None,
+            children: None,
         }
     }
     pub fn event(&self) -> EventKind {
@@ -252,6 +257,14 @@ impl Record {
     /// `limit_exceeded`, changed setting names for `config_reload`, ...). No secrets.
     pub fn detail(mut self, detail: Value) -> Self {
         self.detail = Some(detail);
+        self
+    }
+    /// The programs the call ran (an array of `exec::ChildRecord`); an empty array is not
+    /// written.
+    pub fn children(mut self, children: Value) -> Self {
+        if children.as_array().is_some_and(|a| !a.is_empty()) {
+            self.children = Some(children);
+        }
         self
     }
 }

@@ -260,7 +260,11 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
                     return Ok(ExitCode::FAILURE);
                 }
             };
-            stdout_write(&format!("{}\n", config::summary(&config)))?;
+            stdout_write(&format!(
+                "{}\n{}",
+                config::summary(&config),
+                crate::exec::program::listing()
+            ))?;
         }
         Command::Serve => {
             // Before any thread exists (start() starts the worker pool): the activation
@@ -321,11 +325,14 @@ fn run(inv: Invocation) -> Result<ExitCode, Error> {
             let text = if markdown {
                 crate::tools::reference_markdown(server.registry)
             } else {
-                server
+                let mut text: String = server
                     .registry
                     .iter()
                     .map(|t| format!("{}\t{}\t{}\n", t.def.name, t.def.scope, t.def.title))
-                    .collect()
+                    .collect();
+                text.push('\n');
+                text.push_str(&crate::exec::program::listing());
+                text
             };
             stdout_write(&text)?;
         }
@@ -427,6 +434,8 @@ fn start(config_arg: Option<PathBuf>) -> Result<(Arc<Config>, Arc<Server>), Erro
              remove it unless container tools need it",
         );
     }
+    // The program table: a few opens and fstats, once, before any call can need it.
+    let _ = crate::exec::program::table();
     let server = Server::new(config, config_arg)?;
     Ok((server.config(), server))
 }

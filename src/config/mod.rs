@@ -61,6 +61,9 @@ pub struct Resources {
     pub timeout_minimal: Duration,
     pub timeout_low: Duration,
     pub timeout_medium: Duration,
+    /// How programs run (`resources.nice_level`, `resources.io_priority`) and where the journal
+    /// tool reads (`scopes.logs_system.journal_directory`).
+    pub exec: crate::exec::Settings,
 }
 
 impl Default for Resources {
@@ -70,6 +73,7 @@ impl Default for Resources {
             timeout_minimal: Duration::from_millis(100),
             timeout_low: Duration::from_millis(1000),
             timeout_medium: Duration::from_millis(5000),
+            exec: crate::exec::Settings::default(),
         }
     }
 }
@@ -266,6 +270,10 @@ struct FileLimits {
 struct FileResources {
     max_concurrent_queries: Option<u64>,
     timeouts: Option<FileTimeouts>,
+    /// Nice value of the programs sysgate runs (0..=19).
+    nice_level: Option<u64>,
+    /// I/O class of the programs sysgate runs: `idle` or `best-effort`.
+    io_priority: Option<String>,
 }
 
 /// Per-impact-class deadlines in milliseconds (the seed's `resources.timeouts`).
@@ -281,6 +289,8 @@ struct FileTimeouts {
 #[serde(deny_unknown_fields)]
 struct FileScope {
     enabled: bool,
+    /// `scopes.logs_system` only: the journal directory `get_journal_logs` reads.
+    journal_directory: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -416,6 +426,7 @@ const TYPED_KEYS: &[(&str, bool)] = &[
     ("resources.timeouts.minimal", false),
     ("resources.timeouts.low", false),
     ("resources.timeouts.medium", false),
+    ("resources.nice_level", false),
     ("scopes.*.enabled", true),
     ("audit.enabled", true),
     ("audit.fsync", true),
@@ -656,9 +667,40 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
         dr.timeout_medium,
     );
 
+    c.resources.exec.nice_level = range(
+        &mut p,
+        "resources.nice_level",
+        r.nice_level,
+        0,
+        19,
+        dr.exec.nice_level as u64,
+    ) as i32;
+    match r.io_priority.as_deref() {
+        None => {}
+        Some("idle") => c.resources.exec.io_priority = crate::exec::IoPriority::Idle,
+        Some("best-effort") => c.resources.exec.io_priority = crate::exec::IoPriority::BestEffort,
+        Some(other) => p.push(format!(
+            "resources.io_priority: `{}` is not an I/O priority (use `idle` or `best-effort`)",
+            crate::error::echo(other, 40)
+        )),
+    }
+
     if let Some(scopes) = file.scopes {
         let mut enabled = crate::scope::ScopeSet::default_enabled();
         for (name, entry) in scopes {
+            if let Some(dir) = &entry.journal_directory {
+                let key = format!("scopes.{name}.journal_directory");
+                if name != Scope::LogsSystem.name() {
+                    p.push(format!(
+                        "{key}: only scopes.logs_system takes a journal_directory"
+                    ));
+                } else {
+                    match crate::exec::AbsPath::parse(&key, dir) {
+                        Ok(d) => c.resources.exec.journal_directory = Some(d),
+                        Err(e) => p.push(e.to_string()),
+                    }
+                }
+            }
             match Scope::ALL.iter().find(|s| s.name() == name) {
                 Some(s) if entry.enabled => enabled.insert(*s),
                 Some(s) => enabled.remove(*s),
@@ -1349,6 +1391,47 @@ mod tests {
     }
 
     #[test]
+    fn program_settings_are_read_and_checked() {
+        let c = parse("", None).unwrap();
+        assert_eq!(c.resources.exec, crate::exec::Settings::default());
+        let c = parse(
+            "resources: {nice_level: 19, io_priority: best-effort}\nscopes: {logs_system: {enabled: true, journal_directory: /var/log/journal}}",
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.resources.exec.nice_level, 19);
+        assert_eq!(
+            c.resources.exec.io_priority,
+            crate::exec::IoPriority::BestEffort
+        );
+        assert_eq!(
+            c.resources
+                .exec
+                .journal_directory
+                .as_ref()
+                .map(|d| d.to_string()),
+            Some("/var/log/journal".to_string())
+        );
+        let e = errs("resources: {nice_level: 20, io_priority: realtime}");
+        assert!(
+            e.contains("resources.nice_level: 20 is out of range"),
+            "{e}"
+        );
+        assert!(e.contains("`realtime` is not an I/O priority"), "{e}");
+        let e = errs("scopes: {logs_system: {enabled: true, journal_directory: ../x}}");
+        assert!(
+            e.contains("`scopes.logs_system.journal_directory`: a path must be absolute"),
+            "{e}"
+        );
+        let e = errs("scopes: {core: {enabled: true, journal_directory: /x}}");
+        assert!(
+            e.contains("scopes.core.journal_directory: only scopes.logs_system"),
+            "{e}"
+        );
+        assert!(errs("resources: {nice_level: \"5\"}").contains("resources.nice_level"));
+    }
+
+    #[test]
     fn whoami_cannot_be_denied_and_a_config_without_tools_is_warned_about() {
         let e = errs("queries: {deny: [get_uptime, whoami]}");
         assert!(e.contains("queries.deny: `whoami` cannot be denied"), "{e}");
@@ -1357,7 +1440,10 @@ mod tests {
         let cases = [
             ("", false),
             ("queries: {deny: [get_uptime]}", false),
-            ("scopes: {core: {enabled: false}}", true),
+            (
+                "scopes: {core: {enabled: false}, logs_system: {enabled: false}}",
+                true,
+            ),
             ("stdio: {scopes: [hooks]}", true),
             ("stdio: {scopes: [readonly]}", false),
         ];

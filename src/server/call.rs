@@ -22,6 +22,7 @@ use crate::audit::{EventKind, Outcome};
 use crate::auth::Caller;
 use crate::config::Format;
 use crate::error::ToolError;
+use crate::exec;
 use crate::output::{self, Rendered};
 use crate::policy::{self, Admitted};
 use crate::sync::lock;
@@ -70,6 +71,8 @@ pub struct Running {
     timer: std::sync::Mutex<Option<TimerId>>,
     reply: std::sync::Mutex<Option<Reply>>,
     progress: Option<Progress>,
+    /// The handler's way to run programs; collects the children for the audit record.
+    exec: exec::CallContext,
 }
 
 impl std::fmt::Debug for Running {
@@ -107,6 +110,7 @@ impl Running {
         // `Server::warm_up`), so wait for them here and count the budget from then.
         let _ = snapshot.redactor();
         let armed = Instant::now();
+        let exec = exec::CallContext::new(snapshot.config.resources.exec.clone());
         Arc::new(Running {
             server: Arc::clone(server),
             snapshot,
@@ -121,6 +125,7 @@ impl Running {
             timer: std::sync::Mutex::new(None),
             reply: std::sync::Mutex::new(Some(reply)),
             progress,
+            exec,
         })
     }
 
@@ -185,8 +190,14 @@ impl Running {
         let r = self
             .snapshot
             .call_record(&self.call(), event, outcome)
-            .reason(self.snapshot.redact_text(&err.to_string()));
+            .reason(self.snapshot.redact_text(&err.to_string()))
+            .children(self.children());
         answer_audited(&self.snapshot, r, err)
+    }
+
+    /// The programs the handler ran so far, for the audit record.
+    fn children(&self) -> Value {
+        serde_json::to_value(self.exec.children()).unwrap_or(Value::Null)
     }
 
     /// The winner's last step: drop the deadline, hand over the answer, release the drain.
@@ -244,7 +255,7 @@ impl Running {
             None => config.output.format,
         };
         let tool = self.admitted.tool();
-        let value = execute(
+        let value = execute_in(
             &self.server,
             &self.snapshot,
             &self.caller,
@@ -253,6 +264,7 @@ impl Running {
             &self.cancel,
             self.deadline(),
             self.progress.as_ref().map(|_| progress),
+            &self.exec,
         )?;
         output::render(
             &config.output,
@@ -276,7 +288,8 @@ impl Running {
                 records.push(
                     snap.call_record(&call, EventKind::Query, Outcome::Success)
                         .output_bytes(r.output_bytes)
-                        .redactions(total),
+                        .redactions(total)
+                        .children(self.children()),
                 );
                 if total > 0 {
                     let detail = serde_json::to_value(&r.redactions).unwrap_or(Value::Null);
@@ -297,7 +310,8 @@ impl Running {
             Err(e) => {
                 records.push(
                     snap.call_record(&call, EventKind::Query, Outcome::Error)
-                        .reason(snap.redact_text(&e.to_string())),
+                        .reason(snap.redact_text(&e.to_string()))
+                        .children(self.children()),
                 );
                 output::failure(&e)
             }
@@ -334,6 +348,28 @@ pub fn execute(
     deadline: Instant,
     progress: Option<ProgressFn<'_>>,
 ) -> Result<Value, ToolError> {
+    let exec = exec::CallContext::new(snapshot.config.resources.exec.clone());
+    execute_in(
+        server, snapshot, caller, admitted, args, cancel, deadline, progress, &exec,
+    )
+}
+
+/// [`execute`] with the call's [`exec::CallContext`], whose children the lifecycle audits.
+#[allow(
+    clippy::too_many_arguments,
+    reason = "each is a separate input of the handler's Ctx"
+)]
+fn execute_in(
+    server: &Server,
+    snapshot: &Snapshot,
+    caller: &Caller,
+    admitted: &Admitted,
+    args: &serde_json::Map<String, Value>,
+    cancel: &Cancel,
+    deadline: Instant,
+    progress: Option<ProgressFn<'_>>,
+    exec: &exec::CallContext,
+) -> Result<Value, ToolError> {
     let tool = admitted.tool();
     let settings = &snapshot.config.scopes;
     let registry = server.registry;
@@ -356,6 +392,7 @@ pub fn execute(
         cancel,
         deadline,
         progress,
+        exec,
     };
     let value = (tool.def.handler)(&ctx, args)?;
     // Never hand a client data that breaks the contract we advertised.

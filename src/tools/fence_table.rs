@@ -91,6 +91,17 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         false,
         &["/identity", "/scopes/[]", "/tools/[]", "/transport"],
     ),
+    (
+        "get_journal_logs",
+        true,
+        &[
+            "/entries/[]/priority_name",
+            "/entries/[]/time",
+            "/next_cursor",
+            "/reason",
+            "/source",
+        ],
+    ),
     // The unit tests' own tool (`stall`): no output fields.
     ("test_stall", false, &[]),
 ];

@@ -4,6 +4,7 @@
 //! `procfs` and are unit-tested on fixture text.
 
 pub mod core;
+pub mod logs_system;
 pub mod parse;
 pub mod procfs;
 pub mod schema;
@@ -114,10 +115,11 @@ impl Tool {
     pub fn listing(&self) -> Option<Value> {
         let c = self.compiled().ok()?;
         let d = self.def;
+        let description = listed_description(d, missing_program(d.name));
         let mut entry = json!({
             "name": d.name,
             "title": d.title,
-            "description": d.description,
+            "description": description,
             "annotations": {
                 "title": d.title,
                 "readOnlyHint": d.annotations.read_only,
@@ -167,7 +169,38 @@ fn parse_own(text: &str) -> Value {
 
 /// All tool definitions, in `tools/list` order.
 pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
-    core::TOOLS.iter().chain(stall::TOOLS.iter())
+    core::TOOLS
+        .iter()
+        .chain(logs_system::TOOLS.iter())
+        .chain(stall::TOOLS.iter())
+}
+
+/// Which tools run which program. A tool whose program is missing on this host says so in its
+/// `tools/list` description (and its handler answers with `exec`'s clear error); the table
+/// lives here rather than in `ToolDef` so that definitions stay plain data.
+pub const PROGRAMS: &[(&str, crate::exec::Program)] =
+    &[("get_journal_logs", crate::exec::Program::Journalctl)];
+
+/// A tool's `tools/list` description: its own, plus why it cannot run when its program is
+/// missing.
+fn listed_description(def: &ToolDef, missing: Option<crate::exec::Program>) -> String {
+    match missing {
+        Some(p) => format!(
+            "{} UNAVAILABLE on this host: {}.",
+            def.description,
+            p.missing_text()
+        ),
+        None => def.description.to_string(),
+    }
+}
+
+/// The program `tool` needs that this host lacks, if any.
+pub fn missing_program(tool: &str) -> Option<crate::exec::Program> {
+    PROGRAMS
+        .iter()
+        .find(|(name, _)| *name == tool)
+        .map(|(_, p)| *p)
+        .filter(|p| p.find().is_err())
 }
 
 /// A tool that exists only in this crate's unit tests (`cfg(test)`: no binary has it, so no
@@ -387,6 +420,9 @@ pub struct Ctx<'a> {
     pub cancel: &'a Cancel,
     pub deadline: Instant,
     pub progress: Option<ProgressFn<'a>>,
+    /// Running programs (the only way a handler can): settings, and the children's records
+    /// for the call's audit record. Use [`Ctx::run`].
+    pub exec: &'a crate::exec::CallContext,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -418,6 +454,17 @@ impl Ctx<'_> {
             }
             std::thread::sleep((end - now).min(Duration::from_millis(10)));
         }
+    }
+
+    /// Run a program for this call: under its deadline, killed on cancellation, recorded in
+    /// the audit. See [`crate::exec::CallContext::run`] for the errors.
+    pub fn run(
+        &self,
+        argv: &crate::exec::Argv,
+        caps: crate::exec::Caps,
+    ) -> Result<crate::exec::Finished, ToolError> {
+        let cancelled = || self.cancel.is_cancelled();
+        self.exec.run(argv, self.deadline, &cancelled, caps)
     }
 
     /// Report progress; a no-op unless the request carried a `progressToken`.
@@ -519,6 +566,27 @@ mod tests {
     #[test]
     fn every_definition_compiles() {
         Registry::new().unwrap().compile_all().unwrap();
+    }
+
+    #[test]
+    fn a_tool_whose_program_is_missing_says_so_in_its_listing() {
+        let r = Registry::new().unwrap();
+        let t = r.get("get_journal_logs").unwrap();
+        let text = listed_description(t.def, Some(crate::exec::Program::Journalctl));
+        assert!(text.starts_with(t.def.description));
+        assert!(
+            text.contains("UNAVAILABLE on this host: journalctl is not installed"),
+            "{text}"
+        );
+        assert_eq!(listed_description(t.def, None), t.def.description);
+        // The listing uses what this host has.
+        let listed = t.listing().unwrap()["description"].as_str().unwrap().to_string();
+        let has = crate::exec::Program::Journalctl.find().is_ok();
+        assert_eq!(!listed.contains("UNAVAILABLE"), has, "{listed}");
+        // Every tool named in the table exists.
+        for (name, _) in PROGRAMS {
+            assert!(r.get(name).is_some(), "{name}");
+        }
     }
 
     #[test]

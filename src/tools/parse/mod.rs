@@ -4,5 +4,6 @@
 
 pub mod counters;
 pub mod diskstats;
+pub mod journal;
 pub mod sysblock;
 pub mod vmstat;

@@ -1,12 +1,42 @@
 //! The only module allowed `unsafe`: thin, safe wrappers over the few libc calls that have no safe
 //! equivalent in `std`. Each wrapper validates what it hands to the kernel and returns owned data.
 //! Every `unsafe` block carries a `// SAFETY:` comment; nothing here keeps pointers past a call.
+//! `child` holds the one `pre_exec` installer and the calls that watch and reap children.
+
+pub mod child;
 
 use std::ffi::{CStr, CString};
 use std::io;
 use std::net::Ipv4Addr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+
+/// The one conversion of a libc return value: `-1` means failure with `errno` set. Reading
+/// `errno` allocates nothing, so this is async-signal-safe and `child`'s pre-exec code uses it.
+fn cerr<T: MinusOne>(rc: T) -> io::Result<T> {
+    if rc.is_minus_one() {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(rc)
+    }
+}
+
+/// Return types of libc calls that signal failure with `-1`.
+trait MinusOne: Copy {
+    fn is_minus_one(self) -> bool;
+}
+
+impl MinusOne for libc::c_int {
+    fn is_minus_one(self) -> bool {
+        self == -1
+    }
+}
+
+impl MinusOne for libc::c_long {
+    fn is_minus_one(self) -> bool {
+        self == -1
+    }
+}
 
 /// Filesystem sizes from `statvfs(3)`, already multiplied out to bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
