@@ -349,6 +349,7 @@ pub fn execute(
         cancel,
         deadline,
         progress,
+        settings: &snapshot.config.tools,
     };
     let value = (tool.def.handler)(&ctx, args)?;
     // Never hand a client data that breaks the contract we advertised.

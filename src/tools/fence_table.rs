@@ -91,6 +91,51 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         false,
         &["/identity", "/scopes/[]", "/tools/[]", "/transport"],
     ),
+    (
+        "get_syslog",
+        true,
+        &[
+            "/lines/[]/time",
+            "/next_cursor",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
+    (
+        "get_kernel_logs",
+        true,
+        &[
+            "/boot_time",
+            "/lines/[]/facility",
+            "/lines/[]/level",
+            "/lines/[]/time",
+            "/next_cursor",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
+    (
+        "get_app_logs",
+        true,
+        &[
+            "/files/[]/modified",
+            "/lines/[]/time",
+            "/next_cursor",
+            "/patterns/[]",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
+    (
+        "get_auth_logs",
+        true,
+        &[
+            "/lines/[]/time",
+            "/next_cursor",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
     // The unit tests' own tool (`stall`): no output fields.
     ("test_stall", false, &[]),
 ];

@@ -4,9 +4,17 @@
 //! `procfs` and are unit-tested on fixture text.
 
 pub mod core;
+pub mod glob;
+pub mod logfile;
+pub mod logs_app;
+pub mod logs_system;
 pub mod parse;
 pub mod procfs;
 pub mod schema;
+pub mod sensitive;
+pub mod settings;
+
+pub use settings::Settings;
 
 #[cfg(test)]
 mod fence_table;
@@ -120,7 +128,12 @@ fn parse_own(text: &str) -> Value {
 
 /// All tool definitions, in `tools/list` order.
 pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
-    core::TOOLS.iter().chain(stall::TOOLS.iter())
+    core::TOOLS
+        .iter()
+        .chain(logs_system::TOOLS.iter())
+        .chain(logs_app::TOOLS.iter())
+        .chain(sensitive::TOOLS.iter())
+        .chain(stall::TOOLS.iter())
 }
 
 /// A tool that exists only in this crate's unit tests (`cfg(test)`: no binary has it, so no
@@ -350,6 +363,8 @@ pub struct Ctx<'a> {
     pub cancel: &'a Cancel,
     pub deadline: Instant,
     pub progress: Option<ProgressFn<'a>>,
+    /// What the handlers take from the config (the application log globs).
+    pub settings: &'a crate::tools::Settings,
 }
 
 impl std::fmt::Debug for Ctx<'_> {

@@ -4,5 +4,7 @@
 
 pub mod counters;
 pub mod diskstats;
+pub mod kmsg;
 pub mod sysblock;
+pub mod syslog;
 pub mod vmstat;
