@@ -88,7 +88,9 @@ pub fn utc_offset(t: i64) -> i64 {
         return 0;
     }
     // SAFETY: localtime_r returned non-null, so it filled `tm` (which was zeroed anyway).
-    i64::from(unsafe { tm.assume_init() }.tm_gmtoff)
+    let off: libc::c_long = unsafe { tm.assume_init() }.tm_gmtoff;
+    // `c_long` is 32 bits on some targets, 64 on others: widen (never narrows).
+    off as i64
 }
 
 /// Filesystem sizes from `statvfs(3)`, already multiplied out to bytes.

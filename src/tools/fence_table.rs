@@ -97,6 +97,7 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         &[
             "/lines/[]/time",
             "/next_cursor",
+            "/reason",
             "/stopped",
             "/window_start",
         ],
@@ -122,6 +123,7 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
             "/lines/[]/time",
             "/next_cursor",
             "/patterns/[]",
+            "/reason",
             "/stopped",
             "/window_start",
         ],
@@ -132,6 +134,7 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         &[
             "/lines/[]/time",
             "/next_cursor",
+            "/reason",
             "/stopped",
             "/window_start",
         ],

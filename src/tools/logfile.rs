@@ -39,14 +39,15 @@ use crate::output::redact::Redactor;
 pub const BLOCK: usize = 64 * 1024;
 /// Most bytes scanned for one page: a page on a file of huge lines (or a sparse hole) stops here
 /// with a cursor instead of reading on.
-pub const SCAN_BUDGET: u64 = 64 << 20;
+pub const SCAN_BUDGET: u64 = 32 << 20;
 /// Bytes of a line kept while scanning; the rest is counted, not held.
 pub const KEEP_LINE_BYTES: usize = 16 * 1024;
 /// Characters of a line returned.
 pub const MAX_LINE_CHARS: usize = 4096;
-/// Most text bytes in one page: far under the default output cap, so the output pipeline never
-/// has to cut a page (a cut page would make its cursor skip the lines cut).
-pub const PAGE_TEXT_BYTES: usize = 512 * 1024;
+/// Most text bytes in one page: under half the default 1 MiB output cap (JSON escaping can
+/// double text), so the output pipeline does not cut a page under the default caps (a cut page
+/// would make its cursor skip the lines cut; the `truncated` marker then says so).
+pub const PAGE_TEXT_BYTES: usize = 384 * 1024;
 /// Bytes around the stop offset that the cursor fingerprints (each side).
 const FP_SIDE: u64 = 32;
 pub const MAX_LINES: usize = 1000;
@@ -87,12 +88,13 @@ macro_rules! log_page_output {
                         "bytes": {"type": "integer", "minimum": 0, "description": "the whole line's length, when cut"}
                     }}},
                 "returned": {"type": "integer", "minimum": 0},
-                "stopped": {"type": "string", "enum": ["start_of_file", "time_bound", "line_cap", "page_bytes", "scan_budget"],
+                "stopped": {"type": "string", "enum": ["start_of_file", "time_bound", "line_cap", "page_bytes", "scan_budget", "no_file"],
                     "description": "why the page ended"},
                 "window_start": {"type": "string", "x-sysgate-server-text": true, "description": "lines older than this (UTC) are not returned"},
                 "next_cursor": {"type": "string", "x-sysgate-server-text": true, "description": "present when older lines may follow: pass it as `cursor` for the next page"},
                 "rotated": {"type": "boolean", "description": "the cursor's file had been rotated and was found under the rotated name"},
-                "scanned_bytes": {"type": "integer", "minimum": 0}"#,
+                "scanned_bytes": {"type": "integer", "minimum": 0},
+                "reason": {"type": "string", "x-sysgate-server-text": true, "description": "why there are no lines (stopped: no_file)"}"#,
             $extra,
             r#"}}"#
         )
@@ -164,18 +166,47 @@ impl LogFile<'_> {
     }
 }
 
-/// The first of `candidates` that exists (as anything: a symlink is then refused on open).
-pub fn first_existing<'a>(candidates: &[&'a str], what: &str) -> Result<&'a str, ToolError> {
-    candidates
+/// A system log tool's page: the first of `candidates` that exists (as anything: a symlink is
+/// then refused on open), or, when none does, an empty page that says so (a host that logs only
+/// to the journal has no such file; that is an answer, not a failure).
+pub fn system_log_page(
+    ctx: &crate::tools::Ctx<'_>,
+    tool: &'static str,
+    candidates: &[&str],
+    what: &str,
+    args: &Map<String, Value>,
+) -> Result<Value, ToolError> {
+    let args = PageArgs::from(args);
+    let Some(path) = candidates
         .iter()
         .copied()
         .find(|p| Path::new(p).symlink_metadata().is_ok())
-        .ok_or_else(|| {
-            ToolError::Unavailable(format!(
+    else {
+        let now = now_unix();
+        let page = Page {
+            file: candidates.first().copied().unwrap_or_default().to_owned(),
+            lines: Vec::new(),
+            returned: 0,
+            stopped: Stop::NoFile,
+            window_start: syslog::format_utc(now - args.max_age_hours as i64 * 3600, 0),
+            next_cursor: None,
+            rotated: false,
+            scanned_bytes: 0,
+            reason: Some(format!(
                 "this host has no {what} file ({} do not exist; the system may log only to the journal)",
                 candidates.join(" and ")
-            ))
-        })
+            )),
+        };
+        return serde_json::to_value(&page).map_err(|e| {
+            ToolError::Failed(format!("internal error: cannot encode the result: {e}"))
+        });
+    };
+    let log = LogFile {
+        tool,
+        path: Path::new(path),
+        open: &open_nofollow,
+    };
+    page_in(ctx, &log, &args)
 }
 
 /// Open `path` read-only without following a symlink in its last component, and insist on a
@@ -244,6 +275,8 @@ pub enum Stop {
     LineCap,
     PageBytes,
     ScanBudget,
+    /// None of the tool's files exists on this host (`reason` says which were tried).
+    NoFile,
 }
 
 #[derive(Serialize, Debug)]
@@ -258,6 +291,8 @@ pub struct Page {
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub rotated: bool,
     pub scanned_bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What one backward scan asks.
@@ -439,7 +474,7 @@ pub fn scan_back(
         read_exact_at(file, &mut buf[..n], start)?;
         scanned += n as u64;
         let mut hi = n;
-        while let Some(i) = buf[..hi].iter().rposition(|b| *b == b'\n') {
+        while let Some(i) = rfind_newline(&buf[..hi]) {
             let piece = &buf[i + 1..hi];
             let len = piece.len() as u64 + carry_len;
             let head = if carry.is_empty() {
@@ -462,6 +497,26 @@ pub fn scan_back(
         }
         pos = start;
     }
+}
+
+/// The last `\n` in `b`, eight bytes at a time (a sparse hole or a huge line is mostly scanned
+/// here).
+fn rfind_newline(b: &[u8]) -> Option<usize> {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut end = b.len();
+    while end >= 8 {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(&b[end - 8..end]);
+        let x = u64::from_le_bytes(w) ^ NL;
+        // Nonzero exactly when some byte of `x` is zero, i.e. some byte of the word is `\n`.
+        if x.wrapping_sub(LO) & !x & HI != 0 {
+            break;
+        }
+        end -= 8;
+    }
+    b[..end].iter().rposition(|c| *c == b'\n')
 }
 
 /// The fingerprint window around `offset` in a file of `size` bytes.
@@ -562,6 +617,7 @@ pub fn page(log: &LogFile<'_>, args: &PageArgs, env: &Env<'_>) -> Result<Value, 
         next_cursor,
         rotated,
         scanned_bytes: found.scanned,
+        reason: None,
     };
     serde_json::to_value(&page)
         .map_err(|e| ToolError::Failed(format!("internal error: cannot encode the result: {e}")))

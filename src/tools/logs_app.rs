@@ -24,7 +24,7 @@ use crate::error::ToolError;
 use crate::scope::Scope;
 
 pub static TOOLS: &[ToolDef] = &[ToolDef {
-    // Medium: a page may scan up to 64 MiB of the file (logfile::SCAN_BUDGET).
+    // Medium: a page may scan up to 32 MiB of the file (logfile::SCAN_BUDGET).
     name: "get_app_logs",
     title: "Application logs",
     description: "Lines of an application log file that the server's configuration allows (scopes.logs_app.allowed_paths minus denied_paths), read natively from the end: newest first, at most `lines` (≤ 1000), not older than `max_age_hours` (≤ 24), optionally only those containing the literal text `grep`; `next_cursor` continues further back in time, also across a rotation of the file (to PATH.1). Without `path`, lists the files that may be read. Symbolic links are never followed.",

@@ -293,3 +293,22 @@ fn the_scan_budget_stops_inside_a_huge_line_and_the_next_page_resumes() {
     assert_eq!(t, ["newest", "zzzzzz", "oldest"]);
     assert!(all[1].cut);
 }
+
+#[test]
+fn the_word_at_a_time_newline_search_agrees_with_a_plain_one() {
+    let mut b = vec![b'x'; 40];
+    for n in 0..40 {
+        assert_eq!(rfind_newline(&b[..n]), None);
+    }
+    for at in [0usize, 1, 7, 8, 9, 15, 16, 31, 39] {
+        b.fill(b'y');
+        b[at] = b'\n';
+        for n in 0..=40 {
+            let want = b[..n].iter().rposition(|c| *c == b'\n');
+            assert_eq!(rfind_newline(&b[..n]), want, "{at} {n}");
+        }
+    }
+    // Bytes that differ from `\n` by borrow patterns (0x0b, 0x8a) are not newlines.
+    let tricky = [0x0b, 0x8a, 0x09, 0x0a, 0x0b, 0x0b, 0x0b, 0x0b, 0x8a, 0x0b];
+    assert_eq!(rfind_newline(&tricky), Some(3));
+}

@@ -11,10 +11,10 @@ mod syslog;
 
 pub static TOOLS: &[ToolDef] = &[
     ToolDef {
-        // Medium: a page may scan up to 64 MiB of the file (logfile::SCAN_BUDGET).
+        // Medium: a page may scan up to 32 MiB of the file (logfile::SCAN_BUDGET).
         name: "get_syslog",
         title: "System log",
-        description: "Lines of /var/log/syslog (or /var/log/messages, whichever exists), read natively from the end of the file: newest first, at most `lines` (≤ 1000), not older than `max_age_hours` (≤ 24), optionally only those containing the literal text `grep`. Lines are not redacted of personal data beyond the server's redaction patterns. When older lines remain, `next_cursor` continues further back in time, also across a rotation of the file.",
+        description: "Lines of /var/log/syslog (or /var/log/messages, whichever exists), read natively from the end of the file: newest first, at most `lines` (≤ 1000), not older than `max_age_hours` (≤ 24), optionally only those containing the literal text `grep`. When older lines remain, `next_cursor` continues further back in time, also across a rotation of the file (to NAME.1). Without either file (a host that logs only to the journal), an empty page with `stopped: no_file` and a `reason`.",
         scope: Scope::LogsSystem,
         impact: Impact::Medium,
         annotations: Annotations::READ_LOCAL,

@@ -1,13 +1,11 @@
 #![forbid(unsafe_code)]
 //! `get_syslog`: the syslog file, through the shared backward reader.
 
-use std::path::Path;
-
 use serde_json::{Map, Value};
 
 use crate::error::ToolError;
 use crate::tools::Ctx;
-use crate::tools::logfile::{self, LogFile, PageArgs, first_existing};
+use crate::tools::logfile;
 
 pub const INPUT: &str = concat!(
     r#"{"type": "object", "additionalProperties": false, "properties": {
@@ -23,11 +21,5 @@ pub const OUTPUT: &str = crate::log_page_output!("");
 pub const PATHS: [&str; 2] = ["/var/log/syslog", "/var/log/messages"];
 
 pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
-    let path = first_existing(&PATHS, "syslog")?;
-    let log = LogFile {
-        tool: "get_syslog",
-        path: Path::new(path),
-        open: &logfile::open_nofollow,
-    };
-    logfile::page_in(ctx, &log, &PageArgs::from(args))
+    logfile::system_log_page(ctx, "get_syslog", &PATHS, "syslog", args)
 }

@@ -3,13 +3,11 @@
 //! is required and at most 24: the input schema says so, and the gate enforces it before this
 //! handler runs.
 
-use std::path::Path;
-
 use serde_json::{Map, Value};
 
 use crate::error::ToolError;
 use crate::tools::Ctx;
-use crate::tools::logfile::{self, LogFile, PageArgs, first_existing};
+use crate::tools::logfile;
 
 pub const INPUT: &str = concat!(
     r#"{"type": "object", "additionalProperties": false, "required": ["max_age_hours"], "properties": {
@@ -25,11 +23,5 @@ pub const OUTPUT: &str = crate::log_page_output!("");
 pub const PATHS: [&str; 2] = ["/var/log/auth.log", "/var/log/secure"];
 
 pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
-    let path = first_existing(&PATHS, "authentication log")?;
-    let log = LogFile {
-        tool: "get_auth_logs",
-        path: Path::new(path),
-        open: &logfile::open_nofollow,
-    };
-    logfile::page_in(ctx, &log, &PageArgs::from(args))
+    logfile::system_log_page(ctx, "get_auth_logs", &PATHS, "authentication log", args)
 }
