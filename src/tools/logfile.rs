@@ -61,7 +61,7 @@ macro_rules! log_page_properties {
     () => {
         r#""lines": {"type": "integer", "minimum": 1, "maximum": 1000, "description": "most lines to return (default 100)"},
         "grep": {"type": "string", "minLength": 1, "maxLength": 256, "pattern": "^[^\\u0000-\\u0008\\u000a-\\u001f]*$", "description": "keep only lines containing this literal text (case-sensitive; not a regular expression)"},
-        "cursor": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$", "description": "`next_cursor` of the previous page: continue with the lines just older than it"}"#
+        "cursor": {"type": "string", "minLength": 1, "maxLength": 128, "pattern": "^[A-Za-z0-9_-]+$", "description": "`next_cursor` of the previous page (valid for this server process): continue with the lines just older than it"}"#
     };
 }
 

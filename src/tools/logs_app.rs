@@ -306,5 +306,20 @@ mod tests {
             assert!(open_beneath(d.path(), &d.join(bad)).is_err(), "{bad}");
         }
         assert!(open_beneath(d.path(), Path::new("/etc/hostname")).is_err());
+        // The kernel's own refusals, where it has openat2 (5.6+): ELOOP for a symlink on the
+        // way, EXDEV for `..` out of the root.
+        let dir = File::open(d.path()).unwrap();
+        match crate::sys::openat2_beneath(&dir, Path::new("sub/a.log")) {
+            Err(e) if e.raw_os_error() == Some(libc::ENOSYS) => {}
+            other => {
+                assert!(other.is_ok(), "{other:?}");
+                let e = crate::sys::openat2_beneath(&dir, Path::new("subl/a.log")).unwrap_err();
+                assert_eq!(e.raw_os_error(), Some(libc::ELOOP), "{e}");
+                let e = crate::sys::openat2_beneath(&dir, Path::new("sub/../../x")).unwrap_err();
+                assert_eq!(e.raw_os_error(), Some(libc::EXDEV), "{e}");
+                let e = crate::sys::openat2_beneath(&dir, Path::new("/etc/hostname")).unwrap_err();
+                assert_eq!(e.raw_os_error(), Some(libc::EXDEV), "{e}");
+            }
+        }
     }
 }

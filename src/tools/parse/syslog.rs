@@ -7,7 +7,8 @@
 //!   time, no year. [`resolve`] infers the year: the current one, unless that puts the stamp
 //!   more than two days in the future (a December line read in January), then the one before.
 //! * RFC 3339 with a fraction and a zone (`2026-12-02T00:19:43.123456+00:00 host ...`), the
-//!   `RSYSLOG_FileFormat` Debian 12 uses: exact.
+//!   `RSYSLOG_FileFormat` Debian 12 uses: exact. Without a zone (`2026-12-02 00:19:43 ...`, as
+//!   dpkg and many applications write it), the host's local time.
 
 /// A parsed line stamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,6 +23,9 @@ pub enum Stamp {
     },
     /// RFC 3339: seconds since the epoch (UTC) and nanoseconds.
     Utc { secs: i64, nanos: u32 },
+    /// The same date and time without a zone (`2026-12-02 00:19:43`, as dpkg and many
+    /// applications write): local time, given as seconds since the epoch as if it were UTC.
+    Naive { secs: i64, nanos: u32 },
 }
 
 const MONTHS: [&[u8; 3]; 12] = [
@@ -75,8 +79,9 @@ fn parse_3164(b: &[u8]) -> Option<Stamp> {
 }
 
 fn parse_3339(b: &[u8]) -> Option<Stamp> {
-    // "YYYY-MM-DDTHH:MM:SS" then an optional fraction, then "Z" or "+HH:MM".
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    // "YYYY-MM-DDTHH:MM:SS" (or a space for the T), an optional fraction, then "Z", "+HH:MM" or
+    // no zone (local time).
+    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
         return None;
     }
     let year = digits(&b[0..4])? as i64;
@@ -100,12 +105,15 @@ fn parse_3339(b: &[u8]) -> Option<Stamp> {
         nanos = digits(&b[start..end])? * 10u32.pow(9 - (end - start) as u32);
         i = end;
     }
-    let offset = match b.get(i)? {
-        b'Z' | b'z' => {
+    let days = days_from_civil(year, month, day);
+    let local = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second);
+    let offset = match b.get(i) {
+        None | Some(b' ') => return Some(Stamp::Naive { secs: local, nanos }),
+        Some(b'Z' | b'z') => {
             i += 1;
             0
         }
-        sign @ (b'+' | b'-') => {
+        Some(sign @ (b'+' | b'-')) => {
             let z = b.get(i + 1..i + 6)?;
             if z[2] != b':' {
                 return None;
@@ -123,10 +131,10 @@ fn parse_3339(b: &[u8]) -> Option<Stamp> {
     if b.get(i).is_some_and(|c| *c != b' ') {
         return None;
     }
-    let days = days_from_civil(year, month, day);
-    let secs = days * 86_400 + i64::from(hour) * 3600 + i64::from(minute) * 60 + i64::from(second)
-        - offset;
-    Some(Stamp::Utc { secs, nanos })
+    Some(Stamp::Utc {
+        secs: local - offset,
+        nanos,
+    })
 }
 
 fn is_leap(y: i64) -> bool {
@@ -190,6 +198,7 @@ pub fn format_utc(secs: i64, nanos: u32) -> String {
 pub fn resolve(stamp: Stamp, now: i64, utc_offset: &dyn Fn(i64) -> i64) -> Option<(i64, u32)> {
     match stamp {
         Stamp::Utc { secs, nanos } => Some((secs, nanos)),
+        Stamp::Naive { secs, nanos } => Some((secs - utc_offset(secs), nanos)),
         Stamp::Local {
             month,
             day,
@@ -296,10 +305,20 @@ mod tests {
                 nanos: 0
             })
         );
+        // Without a zone: local time.
+        let naive = Stamp::Naive {
+            secs: want,
+            nanos: 0,
+        };
+        assert_eq!(
+            parse_stamp(b"2026-12-02 00:19:43 status installed x"),
+            Some(naive)
+        );
+        assert_eq!(parse_stamp(b"2026-12-02T00:19:43"), Some(naive));
+        assert_eq!(resolve(naive, want, &|_| 3600), Some((want - 3600, 0)));
         for bad in [
             &b"2026-13-02T00:19:43Z"[..],
             b"2026-02-30T00:19:43Z",
-            b"2026-12-02T00:19:43",
             b"2026-12-02T00:19:43.Z",
             b"2026-12-02T00:19:43.1234567890Z",
             b"2026-12-02T00:19:43+0100",
