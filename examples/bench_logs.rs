@@ -1,7 +1,8 @@
 //! Measures the file log reader over the real stdio transport: 1000-line pages of
 //! `get_app_logs` on a 200,000-line log (each page continuing with the previous page's cursor),
-//! the first 1000-line page of a 5 GiB sparse log with lines appended after the hole, and the
-//! server's peak RSS after all of it. Build the release binary first, then:
+//! the first 1000-line page of a 5 GiB sparse log with lines appended after the hole, the
+//! server's peak RSS after all of it, and the peak RSS of a fresh session that calls every
+//! listed tool (with `sensitive` and `logs_app` enabled). Build the release binary first, then:
 //!
 //! ```text
 //! cargo build --release --locked
@@ -140,7 +141,7 @@ fn main() {
     std::fs::write(
         &config,
         format!(
-            "{root}scopes:\n  logs_app:\n    enabled: true\n    allowed_paths: ['{}/*.log']\n",
+            "{root}scopes:\n  sensitive: {{enabled: true}}\n  logs_app:\n    enabled: true\n    allowed_paths: ['{}/*.log']\n",
             logs.display()
         ),
     )
@@ -207,6 +208,36 @@ fn main() {
         assert_eq!(v["returned"], 1000);
     }
     let hwm = s.hwm_kib();
+    let _ = s.child.kill();
+    let _ = s.child.wait();
+
+    // A fresh session that calls every listed tool once (the required argument of
+    // get_auth_logs given), then the kernel log and a file with 1000-line pages.
+    let mut all = Session::start(&bin, &config);
+    let list = all.request("tools/list", json!({}));
+    let names: Vec<String> = list["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap().to_owned())
+        .collect();
+    for name in &names {
+        let args = if name == "get_auth_logs" {
+            json!({"max_age_hours": 24})
+        } else {
+            json!({})
+        };
+        all.request("tools/call", json!({"name": name, "arguments": args}));
+    }
+    all.request(
+        "tools/call",
+        json!({"name": "get_kernel_logs", "arguments": {"lines": 1000}}),
+    );
+    all.page(json!({"path": big.to_str().unwrap(), "lines": 1000}));
+    let hwm_all = all.hwm_kib();
+    let _ = all.child.kill();
+    let _ = all.child.wait();
+
     println!("| measurement | result |\n|---|---|");
     println!(
         "| `get_app_logs` 1000-line page of a 200,000-line log, round trip ({rounds} pages, each continuing from the previous page's cursor; every line stamped and within the 24 h window) | median {:.2} ms, max {:.2} ms |",
@@ -218,6 +249,8 @@ fn main() {
         median(sparse_times).as_secs_f64() * 1e3
     );
     println!("| server VmHWM at start → after all pages | {hwm_start} kB → {hwm} kB |");
-    let _ = s.child.kill();
-    let _ = s.child.wait();
+    println!(
+        "| server VmHWM of a session calling all {} listed tools, then 1000-line pages of get_kernel_logs and get_app_logs | {hwm_all} kB |",
+        names.len()
+    );
 }

@@ -6,7 +6,8 @@
 //! A page holds at most `lines` lines, newest first. Each line is cut to [`MAX_LINE_CHARS`]
 //! characters (at most [`KEEP_LINE_BYTES`] bytes of it are ever held); bytes that are not valid
 //! UTF-8 and control characters other than tab become U+FFFD and the line is flagged `binary`.
-//! `grep` is a literal, case-sensitive substring of the (kept part of the) line. The time bound
+//! `grep` is a literal, case-sensitive substring of the (kept part of the) line, after the
+//! redaction patterns (so it cannot probe a redacted secret). The time bound
 //! uses the stamp at the start of each line (RFC 3164 or RFC 3339, see `parse::syslog`): the
 //! scan stops at the first line older than the bound (logs are written in time order); lines
 //! without a stamp (continuations) are kept.
@@ -379,10 +380,17 @@ impl Collector<'_> {
             return Some((Stop::TimeBound, None));
         }
         let (text, binary) = line_text(head);
-        if let Some(g) = q.grep
-            && !text.contains(g)
-        {
-            return None;
+        if let Some(g) = q.grep {
+            // Matched on the line as the caller will see it (redacted), so that `grep` is no
+            // oracle for the value of a secret the output hides; only lines that match raw can.
+            if !text.contains(g) {
+                return None;
+            }
+            if let Some(redacted) = self.redactor.redact_text(&text)
+                && !redacted.contains(g)
+            {
+                return None;
+            }
         }
         // One more matching line than the page holds: it starts the next page.
         if self.out.len() >= q.lines {

@@ -312,3 +312,18 @@ fn the_word_at_a_time_newline_search_agrees_with_a_plain_one() {
     let tricky = [0x0b, 0x8a, 0x09, 0x0a, 0x0b, 0x0b, 0x0b, 0x0b, 0x8a, 0x0b];
     assert_eq!(rfind_newline(&tricky), Some(3));
 }
+
+#[test]
+fn grep_cannot_probe_a_redacted_secret() {
+    let d = TempDir::new("logfile-grep-secret");
+    let p = d.join("syslog");
+    std::fs::write(&p, "login ok\nconnect password=hunter2 to db\n").unwrap();
+    // The line is found by its visible words...
+    let v = get(&p, json!({"grep": "connect"})).unwrap();
+    assert_eq!(v["returned"], 1);
+    // ...but not by the secret the output would hide.
+    for probe in ["hunter2", "password=hunter", "=hunter2 to"] {
+        let v = get(&p, json!({"grep": probe})).unwrap();
+        assert_eq!(v["returned"], 0, "{probe}: {v}");
+    }
+}

@@ -95,6 +95,8 @@ pub struct Query<'a> {
     /// Boot time (Unix microseconds) and the cutoff, to place records on the wall clock.
     pub boot_us: i64,
     pub cutoff: i64,
+    /// `grep` matches the message as the redaction patterns leave it (see `tools::logfile`).
+    pub redactor: Option<&'a crate::output::redact::Redactor>,
 }
 
 /// What one pass found.
@@ -144,8 +146,15 @@ where
             time_bound = true;
             continue;
         }
-        if q.grep.is_some_and(|g| !r.message.contains(g)) {
-            continue;
+        if let Some(g) = q.grep {
+            if !r.message.contains(g) {
+                continue;
+            }
+            if let Some(red) = q.redactor.and_then(|x| x.redact_text(&r.message))
+                && !red.contains(g)
+            {
+                continue;
+            }
         }
         if ring.len() > q.lines {
             ring.pop_front();
@@ -236,13 +245,14 @@ fn boot_time_us(now_us: i64) -> Result<i64, ToolError> {
 
 pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
     let check = || ctx.check();
-    read_kernel_log(Path::new("/dev/kmsg"), args, &check)
+    read_kernel_log(Path::new("/dev/kmsg"), args, ctx.redactor, &check)
 }
 
 /// The whole tool on the device at `path` (tests pass other files).
 pub fn read_kernel_log(
     path: &Path,
     args: &Map<String, Value>,
+    redactor: &crate::output::redact::Redactor,
     check: &dyn Fn() -> Result<(), ToolError>,
 ) -> Result<Value, ToolError> {
     let page_args = PageArgs::from(args);
@@ -289,6 +299,7 @@ pub fn read_kernel_log(
         before_seq,
         boot_us,
         cutoff,
+        redactor: Some(redactor),
     };
     let pass = select(reads, &q, check)?;
     if let (Some(seq), Some(first)) = (before_seq, pass.first_seq)
@@ -373,6 +384,7 @@ mod tests {
             before_seq: None,
             boot_us: 1_000_000_000_000_000,
             cutoff: 0,
+            redactor: None,
         }
     }
 
@@ -439,9 +451,10 @@ mod tests {
     fn the_real_device() {
         // Through the real device where the host lets us read it; otherwise the clear refusal.
         let ok = || Ok(());
+        let out = crate::output::Settings::default();
         let mut args = Map::new();
         args.insert("lines".into(), 3.into());
-        match read_kernel_log(Path::new("/dev/kmsg"), &args, &ok) {
+        match read_kernel_log(Path::new("/dev/kmsg"), &args, out.redactor(), &ok) {
             Ok(v) => {
                 let schema =
                     crate::tools::schema::Schema::compile(&serde_json::from_str(OUTPUT).unwrap())
@@ -450,7 +463,8 @@ mod tests {
                 assert!(v["returned"].as_u64().unwrap() <= 3);
                 if let Some(c) = v.get("next_cursor").and_then(Value::as_str) {
                     args.insert("cursor".into(), c.into());
-                    let older = read_kernel_log(Path::new("/dev/kmsg"), &args, &ok).unwrap();
+                    let older = read_kernel_log(Path::new("/dev/kmsg"), &args, out.redactor(), &ok)
+                        .unwrap();
                     let last = v["lines"][v["returned"].as_u64().unwrap() as usize - 1]["seq"]
                         .as_u64()
                         .unwrap();
