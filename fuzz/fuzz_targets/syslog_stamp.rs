@@ -20,7 +20,14 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     assert!(nanos < 1_000_000_000);
-    if let Stamp::Local { month, day, hour, minute, second } = stamp {
+    if let Stamp::Local {
+        month,
+        day,
+        hour,
+        minute,
+        second,
+    } = stamp
+    {
         assert!((1..=12).contains(&month) && (1..=31).contains(&day));
         assert!(hour < 24 && minute < 60 && second <= 60);
         assert!(t <= now + 2 * 86_400 + 86_400 && t >= now - 366 * 86_400 - 3 * 86_400);
