@@ -1,5 +1,6 @@
 //! The backward reader on fixture files: paging, rotation, truncation, binary and long lines,
 //! time bounds, scan budgets.
+#![forbid(unsafe_code)]
 
 use std::io::Write;
 
@@ -296,7 +297,7 @@ fn the_scan_budget_stops_inside_a_huge_line_and_the_next_page_resumes() {
 
 #[test]
 fn the_word_at_a_time_newline_search_agrees_with_a_plain_one() {
-    let mut b = vec![b'x'; 40];
+    let mut b = [b'x'; 40];
     for n in 0..40 {
         assert_eq!(rfind_newline(&b[..n]), None);
     }
