@@ -173,6 +173,14 @@ pub mod testing {
         /// sysblock fuzz targets feed.
         pub mod parse {
             pub use crate::tools::parse::{diskstats, journal, sysblock, vmstat};
+            /// The kernel log record and syslog stamp parsers (`kmsg`, `syslog` fuzz targets).
+            pub use crate::tools::parse::{kmsg, syslog};
+        }
+        /// From `crate::tools::logfile`: one page of a fixture log file as the file log tools
+        /// return it (tests cannot put fixtures at /var/log/syslog), and the cursor codec (the
+        /// `log_cursor` fuzz target).
+        pub mod logfile {
+            pub use crate::tools::logfile::{cursor, page_of_path};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {

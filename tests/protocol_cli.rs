@@ -118,8 +118,9 @@ fn integers_written_with_a_fraction_part_are_integers_for_every_tool() {
             let r = call_raw(&mut c, id, tool, &format!("{{\"{param}\":{form}}}"));
             assert_eq!(r["result"]["isError"], false, "{tool} {param}={form}: {r}");
             let sc = &r["result"]["structuredContent"];
-            // Tools that echo the parameter report the integer that was used.
-            if let Some(echo) = sc.get(param.as_str()) {
+            // Tools that echo the parameter report the integer that was used (a result field of
+            // the same name that is not a number, like the log tools' `lines`, is no echo).
+            if let Some(echo) = sc.get(param.as_str()).filter(|e| e.is_number()) {
                 assert_eq!(echo, &json!(v), "{tool} {param}={form}: {sc}");
             }
             if param == "limit" {

@@ -127,6 +127,8 @@ pub struct Config {
     pub digest: Option<String>,
     /// Warnings to print on every start and reload.
     pub warnings: Vec<String>,
+    /// What the tool handlers take from the config (`scopes.logs_app` paths).
+    pub tools: crate::tools::Settings,
 }
 
 impl Default for Config {
@@ -146,6 +148,7 @@ impl Default for Config {
             auth: crate::auth::Settings::default(),
             digest: None,
             warnings: Vec::new(),
+            tools: crate::tools::Settings::default(),
         }
     }
 }
@@ -291,6 +294,9 @@ struct FileScope {
     enabled: bool,
     /// `scopes.logs_system` only: the journal directory `get_journal_logs` reads.
     journal_directory: Option<String>,
+    /// `logs_app` only: globs of the files `get_app_logs` may read, and exceptions.
+    allowed_paths: Option<Vec<String>>,
+    denied_paths: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -583,6 +589,28 @@ fn scope_list(problems: &mut Vec<String>, key: &str, names: &[String]) -> ScopeS
     set
 }
 
+/// `scopes.logs_app`: enabling it needs at least one allowed path (the scope is useless and
+/// misleading without), and the globs must parse (see `tools::glob`).
+fn app_logs(p: &mut Vec<String>, c: &mut Config, entry: &FileScope) {
+    let allowed = entry.allowed_paths.as_deref().unwrap_or_default();
+    let denied = entry.denied_paths.as_deref().unwrap_or_default();
+    if entry.enabled && allowed.is_empty() {
+        p.push(
+            "scopes.logs_app: enabled without allowed_paths; list the application log files it may read (absolute globs such as /var/log/myapp/*.log)"
+                .into(),
+        );
+    }
+    if !entry.enabled && !allowed.is_empty() {
+        c.warnings.push(
+            "scopes.logs_app.allowed_paths is set but the scope is disabled (scopes.logs_app.enabled: false); get_app_logs is off".into(),
+        );
+    }
+    match crate::tools::settings::AppLogs::parse(allowed, denied) {
+        Ok(a) => c.tools.app_logs = a,
+        Err(problems) => p.extend(problems),
+    }
+}
+
 fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>> {
     let mut p = Vec::new();
     let mut c = Config {
@@ -700,6 +728,13 @@ fn build(file: FileConfig, source: Option<&Path>) -> Result<Config, Vec<String>>
                         Err(e) => p.push(e.to_string()),
                     }
                 }
+            }
+            if name == Scope::LogsApp.name() {
+                app_logs(&mut p, &mut c, &entry);
+            } else if entry.allowed_paths.is_some() || entry.denied_paths.is_some() {
+                p.push(format!(
+                    "scopes.{name}: `allowed_paths` and `denied_paths` belong to scopes.logs_app only"
+                ));
             }
             match Scope::ALL.iter().find(|s| s.name() == name) {
                 Some(s) if entry.enabled => enabled.insert(*s),
@@ -1456,6 +1491,60 @@ mod tests {
             .collect();
         let yaml = format!("queries: {{deny: [{}]}}", all_but_whoami.join(", "));
         assert!(no_tools(&parse(&yaml, None).unwrap()), "{yaml}");
+    }
+
+    #[test]
+    fn logs_app_needs_valid_allowed_paths() {
+        let e = errs("scopes: {logs_app: {enabled: true}}");
+        assert!(
+            e.contains("scopes.logs_app: enabled without allowed_paths"),
+            "{e}"
+        );
+        let e = errs(
+            "scopes: {logs_app: {enabled: true, allowed_paths: [/var/log/*.log, 'rel/*.log', /var/../x], denied_paths: ['/a/**/b']}}",
+        );
+        assert!(
+            e.contains("scopes.logs_app.allowed_paths[1]: `rel/*.log` must be an absolute path"),
+            "{e}"
+        );
+        assert!(
+            e.contains("scopes.logs_app.allowed_paths[2]: `/var/../x` has a `..` component"),
+            "{e}"
+        );
+        assert!(
+            e.contains("scopes.logs_app.denied_paths[0]: `/a/**/b` uses `**`"),
+            "{e}"
+        );
+        let e = errs("scopes: {core: {enabled: true, allowed_paths: [/x]}}");
+        assert!(e.contains("belong to scopes.logs_app only"), "{e}");
+        let c = parse(
+            "scopes: {logs_app: {enabled: true, allowed_paths: [/var/log/app/*.log], denied_paths: [/var/log/app/debug.log]}}",
+            None,
+        )
+        .unwrap();
+        assert!(c.scopes.enabled.contains(Scope::LogsApp));
+        assert!(c.tools.app_logs.permits("/var/log/app/a.log").is_ok());
+        assert!(c.tools.app_logs.permits("/var/log/app/debug.log").is_err());
+        let c = parse(
+            "scopes: {logs_app: {enabled: false, allowed_paths: [/x/*.log]}}",
+            None,
+        )
+        .unwrap();
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains("the scope is disabled")),
+            "{:?}",
+            c.warnings
+        );
+        // Off by default: not in the readonly meta-scope.
+        assert!(
+            !parse("", None)
+                .unwrap()
+                .scopes
+                .enabled
+                .contains(Scope::LogsApp)
+        );
     }
 
     #[test]

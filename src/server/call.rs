@@ -393,6 +393,7 @@ fn execute_in(
         deadline,
         progress,
         exec,
+        settings: &snapshot.config.tools,
     };
     let value = (tool.def.handler)(&ctx, args)?;
     // Never hand a client data that breaks the contract we advertised.

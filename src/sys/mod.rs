@@ -38,6 +38,91 @@ impl MinusOne for libc::c_long {
     }
 }
 
+/// Flags for opening a log file read-only: never a controlling terminal, never blocking on a FIFO
+/// or device that slipped in, closed on exec, and the last component never a symlink.
+const LOG_OPEN_FLAGS: libc::c_int =
+    libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+/// `openat2(2)` of `rel` under the directory `dir` with `RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
+/// RESOLVE_NO_MAGICLINKS`: the kernel refuses any `..` that leaves `dir`, any absolute path and
+/// any symlink on the way. Read-only, `O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC`. `ENOSYS` on kernels
+/// before 5.6 (callers fall back to [`openat_nofollow`] per component).
+pub fn openat2_beneath(dir: &std::fs::File, rel: &Path) -> io::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    let c = c_path(rel)?;
+    // SAFETY: all-zero is a valid `open_how` (no flags, no mode, no resolve bits); the struct is
+    // `non_exhaustive`, so it is built zeroed and its public fields set.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = LOG_OPEN_FLAGS as u64;
+    how.resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_SYMLINKS | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: `c` is NUL-terminated and outlives the call; `how` is a valid `open_how` whose size
+    // is passed with it; `dir` is an open descriptor borrowed for the call.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            dir.as_raw_fd(),
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let fd = libc::c_int::try_from(fd)
+        .map_err(|_| io::Error::other("openat2 returned an impossible descriptor"))?;
+    // SAFETY: openat2 succeeded, so `fd` is a new open descriptor that nothing else owns.
+    Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// `openat(2)` of one path component `name` under `dir`, read-only and `O_NOFOLLOW` (a symlink
+/// fails with `ELOOP`); with `directory`, also `O_DIRECTORY`. For the component-wise walk where
+/// `openat2` is missing.
+pub fn openat_nofollow(
+    dir: &std::fs::File,
+    name: &std::ffi::OsStr,
+    directory: bool,
+) -> io::Result<std::fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    if name.as_bytes().contains(&b'/') {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a path component contains `/`",
+        ));
+    }
+    let c = c_path(Path::new(name))?;
+    let flags = LOG_OPEN_FLAGS | if directory { libc::O_DIRECTORY } else { 0 };
+    // SAFETY: `c` is NUL-terminated and outlives the call; `dir` is an open descriptor borrowed
+    // for the call; no mode is read without O_CREAT.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: openat succeeded, so `fd` is a new open descriptor that nothing else owns.
+    Ok(std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) }))
+}
+
+/// The local time zone's offset from UTC, in seconds, at Unix time `t` (`localtime_r(3)`); 0 if
+/// the C library cannot tell.
+pub fn utc_offset(t: i64) -> i64 {
+    let t = t as libc::time_t;
+    let mut tm = std::mem::MaybeUninit::<libc::tm>::zeroed();
+    // SAFETY: `t` and `tm` are valid for the call; localtime_r writes only into `tm`.
+    let r = unsafe { libc::localtime_r(&t, tm.as_mut_ptr()) };
+    if r.is_null() {
+        return 0;
+    }
+    // SAFETY: localtime_r returned non-null, so it filled `tm` (which was zeroed anyway).
+    let off: libc::c_long = unsafe { tm.assume_init() }.tm_gmtoff;
+    // `c_long` is 32 bits on some targets, 64 on others: widen (never narrows).
+    off as i64
+}
+
 /// Filesystem sizes from `statvfs(3)`, already multiplied out to bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FsStats {

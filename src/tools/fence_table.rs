@@ -102,6 +102,54 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
             "/source",
         ],
     ),
+    (
+        "get_syslog",
+        true,
+        &[
+            "/lines/[]/time",
+            "/next_cursor",
+            "/reason",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
+    (
+        "get_kernel_logs",
+        true,
+        &[
+            "/boot_time",
+            "/lines/[]/facility",
+            "/lines/[]/level",
+            "/lines/[]/time",
+            "/next_cursor",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
+    (
+        "get_app_logs",
+        true,
+        &[
+            "/files/[]/modified",
+            "/lines/[]/time",
+            "/next_cursor",
+            "/patterns/[]",
+            "/reason",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
+    (
+        "get_auth_logs",
+        true,
+        &[
+            "/lines/[]/time",
+            "/next_cursor",
+            "/reason",
+            "/stopped",
+            "/window_start",
+        ],
+    ),
     // The unit tests' own tool (`stall`): no output fields.
     ("test_stall", false, &[]),
 ];

@@ -4,10 +4,17 @@
 //! `procfs` and are unit-tested on fixture text.
 
 pub mod core;
+pub mod glob;
+pub mod logfile;
+pub mod logs_app;
 pub mod logs_system;
 pub mod parse;
 pub mod procfs;
 pub mod schema;
+pub mod sensitive;
+pub mod settings;
+
+pub use settings::Settings;
 
 #[cfg(test)]
 mod fence_table;
@@ -172,6 +179,8 @@ pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
     core::TOOLS
         .iter()
         .chain(logs_system::TOOLS.iter())
+        .chain(logs_app::TOOLS.iter())
+        .chain(sensitive::TOOLS.iter())
         .chain(stall::TOOLS.iter())
 }
 
@@ -423,6 +432,8 @@ pub struct Ctx<'a> {
     /// Running programs (the only way a handler can): settings, and the children's records
     /// for the call's audit record. Use [`Ctx::run`].
     pub exec: &'a crate::exec::CallContext,
+    /// What the handlers take from the config (the application log globs).
+    pub settings: &'a crate::tools::Settings,
 }
 
 impl std::fmt::Debug for Ctx<'_> {
@@ -580,7 +591,10 @@ mod tests {
         );
         assert_eq!(listed_description(t.def, None), t.def.description);
         // The listing uses what this host has.
-        let listed = t.listing().unwrap()["description"].as_str().unwrap().to_string();
+        let listed = t.listing().unwrap()["description"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let has = crate::exec::Program::Journalctl.find().is_ok();
         assert_eq!(!listed.contains("UNAVAILABLE"), has, "{listed}");
         // Every tool named in the table exists.

@@ -5,5 +5,7 @@
 pub mod counters;
 pub mod diskstats;
 pub mod journal;
+pub mod kmsg;
 pub mod sysblock;
+pub mod syslog;
 pub mod vmstat;
