@@ -91,8 +91,34 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         false,
         &["/identity", "/scopes/[]", "/tools/[]", "/transport"],
     ),
-    // The unit tests' own tool (`stall`): no output fields.
+    (
+        "get_user_accounts",
+        true,
+        &["/uid_range_source", "/users/[]/kind"],
+    ),
+    (
+        "get_sudo_config",
+        true,
+        &[
+            "/aliases/[]/kind",
+            "/defaults/[]/binding",
+            "/files/[]/kind",
+            "/files/[]/mode",
+        ],
+    ),
+    (
+        "get_ssh_config",
+        true,
+        &["/files/[]/mode", "/settings/[]/source"],
+    ),
+    (
+        "get_open_files",
+        true,
+        &["/files/[]/access", "/files/[]/kind"],
+    ),
+    // The unit tests' own tools (`stall`, `requirements`): no output fields.
     ("test_stall", false, &[]),
+    ("test_requirements", false, &[]),
 ];
 
 #[test]

@@ -7,6 +7,7 @@ pub mod core;
 pub mod parse;
 pub mod procfs;
 pub mod schema;
+pub mod sensitive;
 
 #[cfg(test)]
 mod fence_table;
@@ -120,12 +121,16 @@ fn parse_own(text: &str) -> Value {
 
 /// All tool definitions, in `tools/list` order.
 pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
-    core::TOOLS.iter().chain(stall::TOOLS.iter())
+    core::TOOLS
+        .iter()
+        .chain(sensitive::TOOLS.iter())
+        .chain(stall::TOOLS.iter())
 }
 
-/// A tool that exists only in this crate's unit tests (`cfg(test)`: no binary has it, so no
-/// config can reach it): its handler ignores the deadline and cancellation, to prove that the
-/// call lifecycle answers at the deadline whatever a handler does.
+/// Tools that exist only in this crate's unit tests (`cfg(test)`: no binary has them, so no
+/// config can reach them): `test_stall`'s handler ignores the deadline and cancellation, to prove
+/// that the call lifecycle answers at the deadline whatever a handler does; `test_requirements`
+/// has a `required` argument with a `maximum`, for the gate's decision table.
 mod stall {
     use super::ToolDef;
 
@@ -133,18 +138,32 @@ mod stall {
     pub static TOOLS: &[ToolDef] = &[];
 
     #[cfg(test)]
-    pub static TOOLS: &[ToolDef] = &[ToolDef {
-        name: "test_stall",
-        title: "Stall (tests only)",
-        description: "Sleeps for `ms` milliseconds without checking its deadline.",
-        scope: super::Scope::Core,
-        impact: super::Impact::Minimal,
-        annotations: super::Annotations::READ_LOCAL,
-        input_schema: r#"{"type": "object", "additionalProperties": false,
+    pub static TOOLS: &[ToolDef] = &[
+        ToolDef {
+            name: "test_stall",
+            title: "Stall (tests only)",
+            description: "Sleeps for `ms` milliseconds without checking its deadline.",
+            scope: super::Scope::Core,
+            impact: super::Impact::Minimal,
+            annotations: super::Annotations::READ_LOCAL,
+            input_schema: r#"{"type": "object", "additionalProperties": false,
             "properties": {"ms": {"type": "integer", "minimum": 0, "maximum": 10000}}}"#,
-        output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
-        handler: stall,
-    }];
+            output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
+            handler: stall,
+        },
+        ToolDef {
+            name: "test_requirements",
+            title: "Parameter requirements (tests only)",
+            description: "Takes a required `hours` of at most 24: the gate's decision table uses it.",
+            scope: super::Scope::Core,
+            impact: super::Impact::Minimal,
+            annotations: super::Annotations::READ_LOCAL,
+            input_schema: r#"{"type": "object", "additionalProperties": false, "required": ["hours"],
+            "properties": {"hours": {"type": "integer", "minimum": 1, "maximum": 24}}}"#,
+            output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
+            handler: stall,
+        },
+    ];
 
     #[cfg(test)]
     fn stall(
@@ -431,6 +450,10 @@ pub fn reference_markdown(registry: &Registry) -> String {
                     out.push_str(&format!("  - `{name}`: `{}` {desc}\n", compact_rule(s)));
                 }
             }
+        }
+        // Parameter requirements, which the gate checks before anything else.
+        for r in t.input.requirement_summary() {
+            out.push_str(&format!("- {r}; the gate refuses a call without it\n"));
         }
     }
     out
