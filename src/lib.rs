@@ -142,6 +142,13 @@ pub mod testing {
         /// targets feed.
         pub mod parse {
             pub use crate::tools::parse::{diskstats, sysblock, vmstat};
+            // The sensitive tools' parsers (fuzz targets `accounts`, `sudoers`, `sshd_config`).
+            pub use crate::tools::parse::{accounts, fdinfo, sshd_config, sudoers};
+        }
+        /// From `crate::tools::sensitive`: the sshd and sudo readers on fixture files, for the
+        /// comparisons with `sshd -T` and `visudo -c`.
+        pub mod sensitive {
+            pub use crate::tools::sensitive::{read_ssh_config, read_sudo_config};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {

@@ -156,7 +156,7 @@ fn user(a: Account, groups: &[Group], uid_min: u32, uid_max: u32) -> User {
         .map(|g| g.name.clone());
     let mut supplementary: Vec<String> = groups
         .iter()
-        .filter(|g| g.members.iter().any(|m| *m == a.name))
+        .filter(|g| g.members.contains(&a.name))
         .map(|g| g.name.clone())
         .collect();
     supplementary.dedup();

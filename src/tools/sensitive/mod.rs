@@ -22,6 +22,9 @@ mod open_files;
 mod ssh;
 mod sudo;
 
+pub use ssh::read_ssh_config;
+pub use sudo::read_sudo_config;
+
 pub static TOOLS: &[ToolDef] = &[
     ToolDef {
         // Low: two small files and login.defs.
@@ -202,13 +205,13 @@ fn glob_match(p: &[u8], n: &[u8]) -> bool {
                     }
                     None => {}
                 },
-                b'\\' if pi + 1 < p.len() => {
-                    if p[pi + 1] == n[ni] {
-                        pi += 2;
-                        ni += 1;
-                        continue;
-                    }
+                b'\\' if pi + 1 < p.len() && p[pi + 1] == n[ni] => {
+                    pi += 2;
+                    ni += 1;
+                    continue;
                 }
+                // An escaped character that does not match.
+                b'\\' if pi + 1 < p.len() => {}
                 c if c == n[ni] => {
                     pi += 1;
                     ni += 1;

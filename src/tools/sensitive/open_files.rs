@@ -241,9 +241,12 @@ pub(crate) fn fd_targets(proc_root: &Path, pid: u32) -> io::Result<Vec<(u32, Str
         else {
             continue;
         };
-        // A descriptor closed since the listing is simply not there any more.
-        let Ok(target) = std::fs::read_link(entry.path()) else {
-            continue;
+        let target = match std::fs::read_link(entry.path()) {
+            Ok(t) => t,
+            // The listing may be open to us while the links are not (ptrace access mode).
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Err(e),
+            // A descriptor closed since the listing is simply not there any more.
+            Err(_) => continue,
         };
         out.push((fd, target.to_string_lossy().into_owned()));
     }
