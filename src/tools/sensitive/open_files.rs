@@ -11,7 +11,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::to_value;
+use super::{MAX_CONFIG_BYTES, open_nofollow, to_value};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::fdinfo::{
@@ -194,7 +194,9 @@ struct OpenFile {
 }
 
 pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
-    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    let passwd = open_nofollow(Path::new("/etc/passwd"), MAX_CONFIG_BYTES)
+        .and_then(|o| o.text)
+        .unwrap_or_default();
     let users = procfs::parse_passwd(&passwd);
     let q = Query::from_args(args, &users)?;
     let out = scan(Path::new("/proc"), &q, &users, ctx)?;

@@ -403,4 +403,28 @@ mod tests {
         );
         assert!(read_ssh_config(&dir.join("none"), dir.path()).is_err());
     }
+
+    #[test]
+    fn include_depth_is_capped_like_sshd() {
+        let dir = crate::testdir::TempDir::new("sshd-deep");
+        for i in 0..30 {
+            std::fs::write(
+                dir.join(&format!("f{i}")),
+                format!("Include f{}\nPort {}\n", i + 1, 1000 + i),
+            )
+            .unwrap();
+        }
+        let v = read_ssh_config(&dir.join("f0"), dir.path()).unwrap();
+        assert_eq!(v["files"].as_array().unwrap().len(), MAX_DEPTH + 1);
+        let p = v["problems"].as_array().unwrap();
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0]["message"].as_str().unwrap().contains("deeper than 16"));
+        let ports = v["settings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["keyword"] == "port")
+            .unwrap();
+        assert_eq!(ports["values"].as_array().unwrap().len(), MAX_DEPTH + 1);
+    }
 }

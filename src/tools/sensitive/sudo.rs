@@ -485,4 +485,17 @@ mod tests {
         assert_eq!(pp[0]["line"], 2);
         assert!(read_sudo_config(&d.join("none")).is_err());
     }
+
+    #[test]
+    fn include_depth_is_capped() {
+        let dir = crate::testdir::TempDir::new("sudoers-deep");
+        for i in 0..20 {
+            std::fs::write(dir.join(&format!("f{i}")), format!("@include f{}\n", i + 1)).unwrap();
+        }
+        let v = read_sudo_config(&dir.join("f0")).unwrap();
+        assert_eq!(v["files"].as_array().unwrap().len(), MAX_DEPTH + 1);
+        let pp = v["parse_problems"].as_array().unwrap();
+        assert_eq!(pp.len(), 1, "{pp:?}");
+        assert!(pp[0]["message"].as_str().unwrap().contains("deeper than 8"));
+    }
 }
