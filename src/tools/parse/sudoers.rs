@@ -216,7 +216,8 @@ fn include_path(s: &str) -> Option<String> {
         while let Some(c) = chars.next() {
             match c {
                 '\\' => out.push(chars.next()?),
-                '"' => return chars.as_str().trim().is_empty().then_some(out),
+                // Nothing may follow the closing quote, and `""` names no file.
+                '"' => return (chars.as_str().trim().is_empty() && !out.is_empty()).then_some(out),
                 c => out.push(c),
             }
         }
@@ -838,10 +839,12 @@ root\tALL=(ALL:ALL) ALL
              @include\n\
              @include a b\n\
              = = =\n\
+             @includedir \"\"\n\
              trailing backslash \\",
         );
         let lines: Vec<usize> = p.problems.iter().map(|p| p.line).collect();
-        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+        assert_eq!(lines, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
+        assert!(p.includes.is_empty());
         assert!(p.rules.is_empty());
     }
 
