@@ -87,6 +87,12 @@ setup_system() {
     command -v journalctl >/dev/null 2>&1 || need+=(systemd)
     [ -x /lib/systemd/systemd-journal-remote ] || need+=(systemd-journal-remote)
     command -v perl >/dev/null 2>&1 || need+=(perl)
+    # tests/sensitive_tools.rs: strace proves /etc/shadow is never opened; sshd -T and ssh-keygen
+    # check get_ssh_config; visudo -c checks the sudoers fixture of get_sudo_config.
+    command -v strace >/dev/null 2>&1 || need+=(strace)
+    [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+    command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
+    [ -x /usr/sbin/visudo ] || need+=(sudo)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)

@@ -175,12 +175,19 @@ pub mod testing {
             pub use crate::tools::parse::{diskstats, journal, sysblock, vmstat};
             /// The kernel log record and syslog stamp parsers (`kmsg`, `syslog` fuzz targets).
             pub use crate::tools::parse::{kmsg, syslog};
+            // The sensitive tools' parsers (fuzz targets `accounts`, `sudoers`, `sshd_config`).
+            pub use crate::tools::parse::{accounts, fdinfo, sshd_config, sudoers};
         }
         /// From `crate::tools::logfile`: one page of a fixture log file as the file log tools
         /// return it (tests cannot put fixtures at /var/log/syslog), and the cursor codec (the
         /// `log_cursor` fuzz target).
         pub mod logfile {
             pub use crate::tools::logfile::{cursor, page_of_path};
+        }
+        /// From `crate::tools::sensitive`: the sshd and sudo readers on fixture files, for the
+        /// comparisons with `sshd -T` and `visudo -c`.
+        pub mod sensitive {
+            pub use crate::tools::sensitive::{read_ssh_config, read_sudo_config};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {

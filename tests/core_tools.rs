@@ -110,6 +110,7 @@ fn assert_strict(schema: &Value, at: &str) {
 #[test]
 fn registry_has_the_core_tools_in_order_with_strict_schemas() {
     let r = Registry::new().unwrap();
+    // The core tools, in order; the other scopes' tables follow them, held to the same rules.
     let names: Vec<&str> = r
         .iter()
         .filter(|t| t.def.scope.to_string() == "core")

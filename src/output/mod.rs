@@ -120,6 +120,8 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("count", "sensors"),
     ("returned", "lines"),
     ("count", "files"),
+    ("count", "users"),
+    ("returned", "files"),
 ];
 
 /// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).

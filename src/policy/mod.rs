@@ -1,6 +1,6 @@
 #![forbid(unsafe_code)]
-//! The policy gate: tool lookup, scopes, enablement and argument validation, decided in one place
-//! before any handler runs. Later layers (rate limits, targets, approvals) plug in here.
+//! The policy gate: tool lookup, scopes, enablement, parameter requirements and argument
+//! validation, decided in one place before any handler runs. Later layers (rate limits, targets, approvals) plug in here.
 //!
 //! [`check`] returns [`Admitted`] or a [`Denial`]. `Admitted` has no public constructor: the call
 //! lifecycle (`server::call`) takes nothing else, so nothing reaches a handler without passing here.
@@ -11,6 +11,7 @@ use serde_json::{Map, Value};
 
 use crate::auth::{Caller, TransportKind};
 use crate::error::{ToolError, echo};
+use crate::tools::schema::Unmet;
 use crate::tools::{Registry, Tool};
 
 pub use crate::scope::ScopeSet;
@@ -130,6 +131,9 @@ pub enum Denial {
     ToolDenied { tool: &'static Tool },
     /// The caller does not hold the tool's scope.
     ScopeNotHeld { tool: &'static Tool, held: ScopeSet },
+    /// The arguments miss a parameter requirement of the tool's input schema (a top-level
+    /// `required` argument, or none of the `anyOf` alternatives), checked before the other rules.
+    RequirementUnmet { tool: &'static Tool, unmet: Unmet },
     /// The arguments are not an object, or break the input schema.
     InvalidArguments {
         tool: &'static Tool,
@@ -146,6 +150,7 @@ impl Denial {
             Denial::ScopeDisabled { .. } => "scope_disabled",
             Denial::ToolDenied { .. } => "tool_denied",
             Denial::ScopeNotHeld { .. } => "scope_not_held",
+            Denial::RequirementUnmet { .. } => "requirement_unmet",
             Denial::InvalidArguments { .. } => "invalid_arguments",
         }
     }
@@ -157,6 +162,7 @@ impl Denial {
             Denial::ScopeDisabled { tool }
             | Denial::ToolDenied { tool }
             | Denial::ScopeNotHeld { tool, .. }
+            | Denial::RequirementUnmet { tool, .. }
             | Denial::InvalidArguments { tool, .. } => Some(tool),
         }
     }
@@ -188,6 +194,20 @@ impl Denial {
                 tool.def.name,
                 tool.def.scope,
                 held.names().join(", ")
+            )),
+            Denial::RequirementUnmet {
+                unmet: Unmet::Required(name),
+                ..
+            } => ToolError::InvalidArgument {
+                argument: name.clone(),
+                rule: "is required".into(),
+            },
+            Denial::RequirementUnmet {
+                tool,
+                unmet: Unmet::OneOf(list),
+            } => ToolError::Denied(format!(
+                "{} needs {list} (it never lists everything at once)",
+                tool.def.name
             )),
             Denial::InvalidArguments { error, .. } => error.clone(),
         }
@@ -250,6 +270,12 @@ pub fn check(
             "internal error: this tool is unavailable ({e})"
         )))
     })?;
+    // Parameter requirements first, so that `{}` to a tool that demands a filter is refused as
+    // exactly that.
+    compiled
+        .input
+        .requirements(&args)
+        .map_err(|unmet| Denial::RequirementUnmet { tool, unmet })?;
     compiled.input.validate_args(&args).map_err(invalid)?;
     // `5.0` is an integer to JSON Schema: the handler gets it as one.
     compiled.input.canonicalize_integers(&mut args);

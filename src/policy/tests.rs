@@ -20,6 +20,8 @@ enum Setup {
     StdioWithoutCore,
     /// A caller whose credentials never granted `core`.
     CallerWithoutCore,
+    /// `scopes.sensitive.enabled: true` (and so granted to stdio).
+    SensitiveOn,
 }
 
 fn decide(
@@ -37,6 +39,10 @@ fn decide(
         }
         Setup::StdioWithoutCore => settings.stdio.remove(Scope::Core),
         Setup::CallerWithoutCore => caller.scopes.remove(Scope::Core),
+        Setup::SensitiveOn => {
+            settings.enabled.insert(Scope::Sensitive);
+            settings.stdio.insert(Scope::Sensitive);
+        }
     }
     let registry = Registry::global().unwrap();
     match check(&settings, registry, &caller, name, args.as_ref()) {
@@ -99,6 +105,33 @@ fn decision_table() {
         (CoreDisabled,      Some("get_uptime"),  Some(json!([1])),              Err("scope_disabled")),
         (UptimeDenied,      Some("get_uptime"),  Some(json!([1])),              Err("tool_denied")),
         (StdioWithoutCore,  Some("get_uptime"),  Some(json!([1])),              Err("scope_not_held")),
+        // Parameter requirements: `required` and `anyOf` of the input schema, before the other
+        // rules; a bound (`maximum`) is an invalid argument.
+        (Defaults,          Some("test_requirements"), None,                    Err("requirement_unmet")),
+        (Defaults,          Some("test_requirements"), Some(json!({})),         Err("requirement_unmet")),
+        (Defaults,          Some("test_requirements"), Some(json!({"nope": 1})), Err("requirement_unmet")),
+        (Defaults,          Some("test_requirements"), Some(json!({"hours": 24})), Ok("admitted")),
+        (Defaults,          Some("test_requirements"), Some(json!({"hours": 25})), Err("invalid_arguments")),
+        (Defaults,          Some("test_requirements"), Some(json!({"hours": "1"})), Err("invalid_arguments")),
+        (SensitiveOn,       Some("get_open_files"), None,                       Err("requirement_unmet")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({})),            Err("requirement_unmet")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"limit": 5})),  Err("requirement_unmet")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"format": "toon"})), Err("requirement_unmet")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"pid": 1})),    Ok("admitted")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"path_prefix": "/tmp"})), Ok("admitted")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"user": "root", "limit": 5})), Ok("admitted")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"pid": 0})),    Err("invalid_arguments")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"path_prefix": "/a/../b"})), Err("invalid_arguments")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"path_prefix": "tmp"})), Err("invalid_arguments")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"path_prefix": "/"})), Err("invalid_arguments")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"user": "-rf"})), Err("invalid_arguments")),
+        (SensitiveOn,       Some("get_open_files"), Some(json!({"user": "$(id)"})), Err("invalid_arguments")),
+        // The scope comes first: a disabled tool says so before its requirements.
+        (Defaults,          Some("get_open_files"), Some(json!({})),            Err("scope_disabled")),
+        (Defaults,          Some("get_user_accounts"), None,                    Err("scope_disabled")),
+        (SensitiveOn,       Some("get_user_accounts"), None,                    Ok("admitted")),
+        (SensitiveOn,       Some("get_sudo_config"), None,                      Ok("admitted")),
+        (SensitiveOn,       Some("get_ssh_config"), Some(json!({"x": 1})),      Err("invalid_arguments")),
     ];
     for (i, (setup, name, args, want)) in cases.iter().enumerate() {
         assert_eq!(
@@ -128,5 +161,32 @@ fn denial_messages_are_the_ones_callers_saw_before() {
     assert_eq!(
         d.error().to_string(),
         "denied: tool `get_uptime` belongs to scope `core`, which is disabled on this server; an operator must enable it in the config"
+    );
+}
+
+#[test]
+fn requirement_denials_name_the_arguments() {
+    let registry = Registry::global().unwrap();
+    let caller = Caller::local(TransportKind::Stdio);
+    let mut s = Settings::default();
+    s.enabled.insert(Scope::Sensitive);
+    s.stdio.insert(Scope::Sensitive);
+    let message = |name: &str, args: Value| {
+        check(&s, registry, &caller, Some(name), Some(&args))
+            .unwrap_err()
+            .error()
+            .to_string()
+    };
+    assert_eq!(
+        message("get_open_files", json!({})),
+        "denied: get_open_files needs one of `pid`, `path_prefix`, `user` (it never lists everything at once)"
+    );
+    assert_eq!(
+        message("test_requirements", json!({})),
+        "invalid argument `hours`: is required"
+    );
+    assert_eq!(
+        message("test_requirements", json!({"hours": 48})),
+        "invalid argument `hours`: must be between 1 and 24 (got 48)"
     );
 }

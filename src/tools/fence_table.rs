@@ -150,15 +150,43 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
             "/window_start",
         ],
     ),
-    // The unit tests' own tool (`stall`): no output fields.
+    (
+        "get_user_accounts",
+        true,
+        &["/uid_range_source", "/users/[]/kind"],
+    ),
+    (
+        "get_sudo_config",
+        true,
+        &[
+            "/aliases/[]/kind",
+            "/defaults/[]/binding",
+            "/files/[]/kind",
+            "/files/[]/mode",
+        ],
+    ),
+    (
+        "get_ssh_config",
+        true,
+        &["/files/[]/mode", "/settings/[]/source"],
+    ),
+    (
+        "get_open_files",
+        true,
+        &["/files/[]/access", "/files/[]/kind"],
+    ),
+    // The unit tests' own tools (`stall`, `requirements`): no output fields.
     ("test_stall", false, &[]),
+    ("test_requirements", false, &[]),
 ];
 
 #[test]
 fn every_tool_is_in_the_fence_table() {
     let registry = Registry::new().unwrap();
-    let names: Vec<&str> = registry.iter().map(|t| t.def.name).collect();
-    let table: Vec<&str> = FENCE_TABLE.iter().map(|(n, _, _)| *n).collect();
+    let mut names: Vec<&str> = registry.iter().map(|t| t.def.name).collect();
+    let mut table: Vec<&str> = FENCE_TABLE.iter().map(|(n, _, _)| *n).collect();
+    names.sort_unstable();
+    table.sort_unstable();
     assert_eq!(names, table);
     for (name, _, server) in FENCE_TABLE {
         let tool = registry.get(name).unwrap();

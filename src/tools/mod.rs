@@ -212,9 +212,10 @@ pub fn missing_program(tool: &str) -> Option<crate::exec::Program> {
         .filter(|p| p.find().is_err())
 }
 
-/// A tool that exists only in this crate's unit tests (`cfg(test)`: no binary has it, so no
-/// config can reach it): its handler ignores the deadline and cancellation, to prove that the
-/// call lifecycle answers at the deadline whatever a handler does.
+/// Tools that exist only in this crate's unit tests (`cfg(test)`: no binary has them, so no
+/// config can reach them): `test_stall`'s handler ignores the deadline and cancellation, to prove
+/// that the call lifecycle answers at the deadline whatever a handler does; `test_requirements`
+/// has a `required` argument with a `maximum`, for the gate's decision table.
 mod stall {
     use super::ToolDef;
 
@@ -222,18 +223,32 @@ mod stall {
     pub static TOOLS: &[ToolDef] = &[];
 
     #[cfg(test)]
-    pub static TOOLS: &[ToolDef] = &[ToolDef {
-        name: "test_stall",
-        title: "Stall (tests only)",
-        description: "Sleeps for `ms` milliseconds without checking its deadline.",
-        scope: super::Scope::Core,
-        impact: super::Impact::Minimal,
-        annotations: super::Annotations::READ_LOCAL,
-        input_schema: r#"{"type": "object", "additionalProperties": false,
+    pub static TOOLS: &[ToolDef] = &[
+        ToolDef {
+            name: "test_stall",
+            title: "Stall (tests only)",
+            description: "Sleeps for `ms` milliseconds without checking its deadline.",
+            scope: super::Scope::Core,
+            impact: super::Impact::Minimal,
+            annotations: super::Annotations::READ_LOCAL,
+            input_schema: r#"{"type": "object", "additionalProperties": false,
             "properties": {"ms": {"type": "integer", "minimum": 0, "maximum": 10000}}}"#,
-        output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
-        handler: stall,
-    }];
+            output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
+            handler: stall,
+        },
+        ToolDef {
+            name: "test_requirements",
+            title: "Parameter requirements (tests only)",
+            description: "Takes a required `hours` of at most 24: the gate's decision table uses it.",
+            scope: super::Scope::Core,
+            impact: super::Impact::Minimal,
+            annotations: super::Annotations::READ_LOCAL,
+            input_schema: r#"{"type": "object", "additionalProperties": false, "required": ["hours"],
+            "properties": {"hours": {"type": "integer", "minimum": 1, "maximum": 24}}}"#,
+            output_schema: r#"{"type": "object", "additionalProperties": false, "properties": {}}"#,
+            handler: stall,
+        },
+    ];
 
     #[cfg(test)]
     fn stall(
@@ -525,6 +540,12 @@ pub fn reference_markdown(registry: &Registry) -> String {
                     let desc = s.get("description").and_then(Value::as_str).unwrap_or("");
                     out.push_str(&format!("  - `{name}`: `{}` {desc}\n", compact_rule(s)));
                 }
+            }
+        }
+        // Parameter requirements, which the gate checks before anything else.
+        if let Ok(c) = t.compiled() {
+            for r in c.input.requirement_summary() {
+                out.push_str(&format!("- {r}; the gate refuses a call without it\n"));
             }
         }
     }

@@ -4,8 +4,13 @@
 //!
 //! Supported: `type` (string or array of names), `properties`, `required`,
 //! `additionalProperties` (boolean only), `items`, `enum`, `const`, `minimum`, `maximum`,
-//! `minLength`, `maxLength`, `pattern`, `minItems`, `maxItems`, plus the annotations
+//! `minLength`, `maxLength`, `pattern`, `minItems`, `maxItems`, `anyOf` (only of members that are
+//! exactly `{"required": [...]}`: "give at least one of these arguments"), plus the annotations
 //! `description`, `title`, `default`, `examples`, `$schema`, `x-sysgate-server-text`.
+//!
+//! The top-level `required` and `anyOf` of a tool's input schema are its *parameter
+//! requirements*: the gate checks them first ([`Schema::requirements`]) and refuses the call as a
+//! requirement denial before the other rules are checked and before any handler runs.
 
 use regex::Regex;
 use serde_json::{Map, Value};
@@ -90,6 +95,8 @@ struct Rules {
     pattern: Option<(String, Regex)>,
     min_items: Option<usize>,
     max_items: Option<usize>,
+    /// `anyOf` of `required` lists: at least one list must be present in full.
+    any_of: Option<Vec<Vec<String>>>,
 }
 
 /// What a node without constraints checks.
@@ -102,7 +109,18 @@ static NO_RULES: Rules = Rules {
     pattern: None,
     min_items: None,
     max_items: None,
+    any_of: None,
 };
+
+/// A parameter requirement the arguments do not meet (see [`Schema::requirements`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmet {
+    /// A `required` argument is absent.
+    Required(String),
+    /// No alternative of the `anyOf` is given in full: the alternatives, as
+    /// ``one of `pid`, `path_prefix`, `user` ``.
+    OneOf(String),
+}
 
 /// A validation failure: where (a dotted path below the root; empty for the root) and which rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,12 +275,16 @@ impl Schema {
     }
 
     fn check_object(&self, m: &Map<String, Value>, path: &mut String) -> Result<(), Violation> {
-        for name in &self.required {
-            if !m.contains_key(name) {
+        match self.unmet(m) {
+            Ok(()) => {}
+            Err(Unmet::Required(name)) => {
                 return Err(Violation {
-                    path: join(path, name),
+                    path: join(path, &name),
                     rule: "is required".into(),
                 });
+            }
+            Err(Unmet::OneOf(list)) => {
+                return Err(violation(path, format!("needs {list}")));
             }
         }
         for (key, value) in m {
@@ -295,6 +317,41 @@ impl Schema {
         Ok(())
     }
 
+    /// The parameter requirements of an object schema (its `required` and `anyOf`), checked
+    /// alone: the gate runs this before the other rules, so that a call missing what a tool
+    /// demands is refused as such.
+    pub fn requirements(&self, args: &Map<String, Value>) -> Result<(), Unmet> {
+        self.unmet(args)
+    }
+
+    fn unmet(&self, m: &Map<String, Value>) -> Result<(), Unmet> {
+        if let Some(name) = self.required.iter().find(|n| !m.contains_key(n.as_str())) {
+            return Err(Unmet::Required(name.clone()));
+        }
+        if let Some(any_of) = self.rules.as_deref().and_then(|r| r.any_of.as_ref())
+            && !any_of
+                .iter()
+                .any(|names| names.iter().all(|n| m.contains_key(n.as_str())))
+        {
+            return Err(Unmet::OneOf(one_of_text(any_of)));
+        }
+        Ok(())
+    }
+
+    /// The requirements as a reader sees them, for the tool reference: `required: `a`` and
+    /// ``needs one of `b`, `c` ``, or nothing.
+    pub fn requirement_summary(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if !self.required.is_empty() {
+            let names: Vec<String> = self.required.iter().map(|n| format!("`{n}`")).collect();
+            out.push(format!("required: {}", names.join(", ")));
+        }
+        if let Some(any_of) = self.rules.as_deref().and_then(|r| r.any_of.as_ref()) {
+            out.push(format!("needs {} (`anyOf`)", one_of_text(any_of)));
+        }
+        out
+    }
+
     /// Property names of an object schema, in declaration order.
     pub fn property_names(&self) -> impl Iterator<Item = &str> {
         self.properties.iter().map(|(k, _)| k.as_str())
@@ -318,6 +375,23 @@ fn integer_of(n: &serde_json::Number) -> Option<Value> {
         Some(Value::from(f as i64))
     } else {
         None
+    }
+}
+
+/// ``one of `pid`, `path_prefix`, `user` ``; an alternative of several arguments reads
+/// `` `a` with `b` ``.
+fn one_of_text(any_of: &[Vec<String>]) -> String {
+    let alternatives: Vec<String> = any_of
+        .iter()
+        .map(|names| {
+            let names: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+            names.join(" with ")
+        })
+        .collect();
+    if alternatives.len() == 1 {
+        alternatives[0].clone()
+    } else {
+        format!("one of {}", alternatives.join(", "))
     }
 }
 
@@ -456,10 +530,18 @@ fn compile_at(v: &Value, at: &str) -> Result<Schema, String> {
                 let re = Regex::new(src).map_err(|e| format!("{here}: {e}"))?;
                 s.rules_mut().pattern = Some((src.to_string(), re));
             }
+            "anyOf" => s.rules_mut().any_of = Some(any_of(val, &here)?),
             other => return Err(format!("{here}: unsupported keyword `{other}`")),
         }
     }
-    for r in &s.required {
+    let any_of_names = s
+        .rules
+        .as_deref()
+        .and_then(|r| r.any_of.as_ref())
+        .into_iter()
+        .flatten()
+        .flatten();
+    for r in s.required.iter().chain(any_of_names) {
         if !s.properties.iter().any(|(k, _)| k == r) {
             return Err(format!("{at}/required: `{r}` is not among the properties"));
         }
@@ -469,6 +551,34 @@ fn compile_at(v: &Value, at: &str) -> Result<Schema, String> {
     s.properties.shrink_to_fit();
     s.required.shrink_to_fit();
     Ok(s)
+}
+
+/// `anyOf` restricted to "at least one of these argument sets": every member is exactly
+/// `{"required": [names]}` with at least one name. Anything else (types, nested rules) is refused,
+/// since this validator would not enforce it.
+fn any_of(v: &Value, at: &str) -> Result<Vec<Vec<String>>, String> {
+    let members = v
+        .as_array()
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| format!("{at}: must be a non-empty array"))?;
+    let mut out = Vec::with_capacity(members.len());
+    for (i, m) in members.iter().enumerate() {
+        let only_required = m
+            .as_object()
+            .filter(|o| o.len() == 1)
+            .and_then(|o| o.get("required"))
+            .and_then(Value::as_array)
+            .filter(|names| !names.is_empty());
+        let names = only_required.ok_or_else(|| {
+            format!("{at}/{i}: only members of the form {{\"required\": [names]}} are supported")
+        })?;
+        let names: Option<Vec<String>> = names
+            .iter()
+            .map(|n| n.as_str().map(str::to_string))
+            .collect();
+        out.push(names.ok_or_else(|| format!("{at}/{i}/required: names must be strings"))?);
+    }
+    Ok(out)
 }
 
 fn num(v: &Value, at: &str) -> Result<f64, String> {
@@ -653,6 +763,117 @@ mod tests {
         assert!(e.contains("unsupported keyword `format`"), "{e}");
         let e = Schema::compile(&json!({"type": "object", "required": ["x"]})).unwrap_err();
         assert!(e.contains("not among the properties"), "{e}");
+    }
+
+    fn one_of_schema() -> Schema {
+        Schema::compile(&json!({
+            "type": "object", "additionalProperties": false,
+            "properties": {
+                "pid": {"type": "integer", "minimum": 1, "maximum": 4194304},
+                "path_prefix": {"type": "string", "maxLength": 8},
+                "user": {"type": "string", "maxLength": 8},
+                "limit": {"type": "integer", "minimum": 1, "maximum": 10}
+            },
+            "anyOf": [{"required": ["pid"]}, {"required": ["path_prefix"]}, {"required": ["user"]}]
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn any_of_required_needs_one_of_the_alternatives() {
+        let s = one_of_schema();
+        // (arguments, what `requirements` says, what the full validation says)
+        let unmet = Unmet::OneOf("one of `pid`, `path_prefix`, `user`".into());
+        let cases: &[(Value, Result<(), Unmet>, Option<&str>)] = &[
+            (json!({"pid": 1}), Ok(()), None),
+            (json!({"user": "a"}), Ok(()), None),
+            (json!({"path_prefix": "/t", "limit": 3}), Ok(()), None),
+            (
+                json!({}),
+                Err(unmet.clone()),
+                Some("invalid argument `arguments`: needs one of `pid`, `path_prefix`, `user`"),
+            ),
+            (
+                json!({"limit": 3}),
+                Err(unmet.clone()),
+                Some("invalid argument `arguments`: needs one of `pid`, `path_prefix`, `user`"),
+            ),
+            // Presence satisfies the requirement; the value is then checked by its own rule.
+            (
+                json!({"pid": 0}),
+                Ok(()),
+                Some("invalid argument `pid`: must be between 1 and 4194304 (got 0)"),
+            ),
+            (
+                json!({"pid": null}),
+                Ok(()),
+                Some("invalid argument `pid`: must be an integer (got null)"),
+            ),
+        ];
+        for (args, req, full) in cases {
+            let m = args.as_object().unwrap();
+            assert_eq!(&s.requirements(m), req, "{args}");
+            let got = s.validate_args(m).err().map(|e| e.to_string());
+            assert_eq!(got.as_deref(), *full, "{args}");
+        }
+        assert_eq!(
+            s.requirement_summary(),
+            vec!["needs one of `pid`, `path_prefix`, `user` (`anyOf`)".to_string()]
+        );
+        // A member of several names needs all of them; `required` is reported first.
+        let s = Schema::compile(&json!({
+            "type": "object",
+            "properties": {"a": {}, "b": {}, "c": {}},
+            "required": ["c"],
+            "anyOf": [{"required": ["a", "b"]}]
+        }))
+        .unwrap();
+        let req = |v: Value| s.requirements(v.as_object().unwrap());
+        assert_eq!(req(json!({"a": 1})), Err(Unmet::Required("c".into())));
+        assert_eq!(
+            req(json!({"a": 1, "c": 1})),
+            Err(Unmet::OneOf("`a` with `b`".into()))
+        );
+        assert_eq!(req(json!({"a": 1, "b": 2, "c": 3})), Ok(()));
+        // Nested objects are checked too, with the path.
+        let s = Schema::compile(&json!({
+            "type": "object",
+            "properties": {"o": {"type": "object", "properties": {"x": {}, "y": {}},
+                "anyOf": [{"required": ["x"]}, {"required": ["y"]}]}}
+        }))
+        .unwrap();
+        let v = s.validate(&json!({"o": {}})).unwrap_err();
+        assert_eq!(
+            (v.path.as_str(), v.rule.as_str()),
+            ("o", "needs one of `x`, `y`")
+        );
+    }
+
+    #[test]
+    fn any_of_beyond_required_lists_does_not_compile() {
+        let props = json!({"a": {"type": "integer"}, "b": {"type": "string"}});
+        // (anyOf, a piece of the error)
+        let cases = [
+            (json!([]), "must be a non-empty array"),
+            (json!({"required": ["a"]}), "must be a non-empty array"),
+            (json!([{"required": []}]), "only members of the form"),
+            (json!([{"type": "integer"}]), "only members of the form"),
+            (
+                json!([{"required": ["a"], "properties": {"a": {"maximum": 1}}}]),
+                "only members of the form",
+            ),
+            (json!([{"required": [1]}]), "names must be strings"),
+            (
+                json!([{"required": ["a"]}, {"required": ["zzz"]}]),
+                "`zzz` is not among the properties",
+            ),
+        ];
+        for (any_of, want) in cases {
+            let e =
+                Schema::compile(&json!({"type": "object", "properties": props, "anyOf": any_of}))
+                    .unwrap_err();
+            assert!(e.contains(want), "{any_of}: {e}");
+        }
     }
 
     #[test]
