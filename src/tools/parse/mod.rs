@@ -2,7 +2,12 @@
 //! Pure parsers of host text, one file per source format, each with fixture tests beside it and
 //! a fuzz target under `fuzz/`. No I/O here: the handlers read, these only interpret.
 
+pub mod apk;
 pub mod counters;
 pub mod diskstats;
+pub mod dpkg;
+pub mod package;
+pub mod rpm;
+pub mod stanza;
 pub mod sysblock;
 pub mod vmstat;
