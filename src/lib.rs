@@ -142,6 +142,12 @@ pub mod testing {
         /// targets feed.
         pub mod parse {
             pub use crate::tools::parse::{diskstats, sysblock, vmstat};
+            // The package database parsers (dpkg, apk and rpm fuzz targets).
+            pub use crate::tools::parse::{apk, dpkg, package, rpm};
+        }
+        /// From `crate::tools::sbom`: the package tools on fixture trees (tests/sbom_tools.rs).
+        pub mod sbom {
+            pub use crate::tools::sbom::{Env, Query, document, listing, purl, read};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {

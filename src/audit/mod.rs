@@ -117,6 +117,8 @@ use std::time::Duration;
 pub use key::{AuditKey, IdentityHasher, SecretSource};
 pub use log::{AuditLog, AuditSettings};
 pub use record::{ClientIdentity, EventKind, Outcome, Record, redact_keys};
+// The SBOM tool stamps its documents with the same clock format as the audit records.
+pub use record::format_rfc3339_millis;
 pub use settings::Settings;
 pub use syslog::{Facility, SyslogSettings, SyslogTransport};
 pub use verify::{VerifyError, verify};

@@ -6,6 +6,7 @@
 pub mod core;
 pub mod parse;
 pub mod procfs;
+pub mod sbom;
 pub mod schema;
 
 #[cfg(test)]
@@ -120,7 +121,10 @@ fn parse_own(text: &str) -> Value {
 
 /// All tool definitions, in `tools/list` order.
 pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
-    core::TOOLS.iter().chain(stall::TOOLS.iter())
+    core::TOOLS
+        .iter()
+        .chain(sbom::TOOLS.iter())
+        .chain(stall::TOOLS.iter())
 }
 
 /// A tool that exists only in this crate's unit tests (`cfg(test)`: no binary has it, so no
