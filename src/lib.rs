@@ -143,7 +143,7 @@ pub mod testing {
         pub mod parse {
             pub use crate::tools::parse::{diskstats, sysblock, vmstat};
             // The package database parsers (dpkg, apk and rpm fuzz targets).
-            pub use crate::tools::parse::{apk, dpkg, package, rpm};
+            pub use crate::tools::parse::{apk, dpkg, package, rpm, stanza};
         }
         /// From `crate::tools::sbom`: the package tools on fixture trees (tests/sbom_tools.rs).
         pub mod sbom {
