@@ -1,6 +1,8 @@
 #![forbid(unsafe_code)]
 //! Pure parsers of host text, one file per source format, each with fixture tests beside it and
-//! a fuzz target under `fuzz/`. No I/O here: the handlers read, these only interpret.
+//! a fuzz target under `fuzz/`. No I/O here: the handlers read, these only interpret. The package
+//! database parsers (`dpkg`, `apk`, `rpm`) take a `BufRead` the handler opened, so that they can
+//! stream a large file; they never open anything themselves.
 
 pub mod apk;
 pub mod counters;
