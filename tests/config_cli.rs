@@ -653,7 +653,8 @@ fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
     assert!(refused(&p).contains("queries.deny: `whoami` cannot be denied"));
 
     for yaml in [
-        "scopes: {core: {enabled: false}}\n",
+        // Every scope with tools other than whoami off.
+        "scopes: {core: {enabled: false}, sbom: {enabled: false}}\n",
         "stdio: {scopes: [hooks]}\n",
     ] {
         // A generous deadline: the first call may wait for the redactor on a busy machine.

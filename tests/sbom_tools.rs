@@ -95,7 +95,11 @@ fn get_packages_lists_what_dpkg_query_lists() {
     assert_eq!(f["matched"].as_u64().unwrap() as usize, expect);
     // Installed sizes and source names, against dpkg-query's own fields.
     let out = Command::new("dpkg-query")
-        .args(["-W", "-f", "${Package}:${Architecture}\\t${Installed-Size}\\t${source:Package}\\n"])
+        .args([
+            "-W",
+            "-f",
+            "${Package}:${Architecture}\\t${Installed-Size}\\t${source:Package}\\n",
+        ])
         .output()
         .unwrap();
     let extra: BTreeSet<(String, String, String)> = String::from_utf8(out.stdout)
@@ -108,9 +112,20 @@ fn get_packages_lists_what_dpkg_query_lists() {
         .collect();
     let page = call("get_packages", json!({"limit": 1000}));
     for p in page["packages"].as_array().unwrap() {
-        let key = format!("{}:{}", p["name"].as_str().unwrap(), p["architecture"].as_str().unwrap());
-        let size = p["installed_bytes"].as_u64().map(|b| (b / 1024).to_string()).unwrap_or_default();
-        let source = p["source"].as_str().or(p["name"].as_str()).unwrap().to_owned();
+        let key = format!(
+            "{}:{}",
+            p["name"].as_str().unwrap(),
+            p["architecture"].as_str().unwrap()
+        );
+        let size = p["installed_bytes"]
+            .as_u64()
+            .map(|b| (b / 1024).to_string())
+            .unwrap_or_default();
+        let source = p["source"]
+            .as_str()
+            .or(p["name"].as_str())
+            .unwrap()
+            .to_owned();
         assert!(extra.contains(&(key.clone(), size, source)), "{key}: {p}");
     }
 }
@@ -174,10 +189,17 @@ fn get_sbom_through_the_binary_matches_dpkg_query() {
         assert_eq!(v["listed"].as_u64().unwrap() as usize, want.len());
         let got: BTreeSet<(String, String)> = components
             .iter()
-            .map(|c| (c["name"].as_str().unwrap().into(), c["version"].as_str().unwrap().into()))
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().into(),
+                    c["version"].as_str().unwrap().into(),
+                )
+            })
             .collect();
-        let names: BTreeSet<(String, String)> =
-            want.iter().map(|(n, v, _)| (n.clone(), v.clone())).collect();
+        let names: BTreeSet<(String, String)> = want
+            .iter()
+            .map(|(n, v, _)| (n.clone(), v.clone()))
+            .collect();
         assert_eq!(got, names);
     }
     // Every purl names its component, and bom-refs are unique.
@@ -193,7 +215,10 @@ fn get_sbom_through_the_binary_matches_dpkg_query() {
         let name = comp["name"].as_str().unwrap().replace('+', "%2B");
         assert!(purl.starts_with(&format!("pkg:deb/{id}/{name}@")), "{purl}");
         assert!(purl.contains("?arch="), "{purl}");
-        assert!(refs.insert(comp["bom-ref"].as_str().unwrap().to_owned()), "{purl}");
+        assert!(
+            refs.insert(comp["bom-ref"].as_str().unwrap().to_owned()),
+            "{purl}"
+        );
     }
     // A fresh serial number per document.
     let again = structured(&mut c, &schema, "get_sbom", json!({"limit": 1}));
@@ -240,7 +265,11 @@ fn fixture_trees_through_the_binary() {
     // Alpine: dpkg hidden, the fixture's lib/ laid over /usr/lib (where /lib points on merged-/usr
     // systems, and the binary's own libraries stay visible), its os-release over the host's.
     let apk = fixture("apk");
-    let lib = if Path::new("/lib").is_symlink() { "/usr/lib" } else { "/lib" };
+    let lib = if Path::new("/lib").is_symlink() {
+        "/usr/lib"
+    } else {
+        "/lib"
+    };
     let setup = format!(
         "mount -t tmpfs tmpfs /var/lib/dpkg\n\
          mount -t overlay overlay -o \"lowerdir=$F/lib:{lib}\" {lib}\n\
@@ -253,7 +282,10 @@ fn fixture_trees_through_the_binary() {
     assert_eq!(v["returned"], 4);
     assert_eq!(v["problem_count"], 4);
     assert_eq!(v["packages"][2]["name"], "musl");
-    assert_eq!(v["packages"][2]["maintainer"], "Timo Teräs <timo.teras@iki.fi>");
+    assert_eq!(
+        v["packages"][2]["maintainer"],
+        "Timo Teräs <timo.teras@iki.fi>"
+    );
     let schema = output_schema(&mut c, "get_sbom");
     let s = structured(&mut c, &schema, "get_sbom", json!({}));
     assert_eq!(
@@ -296,8 +328,14 @@ fn fixture_trees_through_the_binary() {
         .iter()
         .map(|p| p["reason"].as_str().unwrap())
         .collect();
-    assert!(reasons.contains(&"stanza without a Package field"), "{reasons:?}");
-    assert!(reasons.contains(&"Version is not a valid version"), "{reasons:?}");
+    assert!(
+        reasons.contains(&"stanza without a Package field"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons.contains(&"Version is not a valid version"),
+        "{reasons:?}"
+    );
     let schema = output_schema(&mut c, "get_sbom");
     let s = structured(&mut c, &schema, "get_sbom", json!({}));
     assert_eq!(s["complete"], false);
@@ -314,12 +352,16 @@ fn hostile_status_files_through_the_binary() {
     let status = d.path("status");
     // A 10 MB field, binary junk, invalid UTF-8, a NUL, a name like an option, and no final
     // newline; one good stanza in the middle.
-    let mut text = b"Package: big\nStatus: install ok installed\nVersion: 1\nArchitecture: all\nDescription: ".to_vec();
+    let mut text =
+        b"Package: big\nStatus: install ok installed\nVersion: 1\nArchitecture: all\nDescription: "
+            .to_vec();
     text.extend(std::iter::repeat_n(b'A', 10 * 1024 * 1024));
     text.extend(b"\n\n");
     text.extend((0..=255u8).cycle().take(64 * 1024));
     text.extend(b"\n\nPackage: good\nStatus: install ok installed\nVersion: 2:1.0+x\nArchitecture: amd64\nMaintainer: J\xf6rg <j@example.org>\n\n");
-    text.extend(b"Package: --output=/x\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n");
+    text.extend(
+        b"Package: --output=/x\nStatus: install ok installed\nVersion: 1\nArchitecture: all\n\n",
+    );
     text.extend(b"Package: nul\0\nStatus: install ok installed\nVersion: 1\nArchitecture: all");
     std::fs::write(&status, &text).unwrap();
     let setup = "mount --bind \"$S\" /var/lib/dpkg/status";
@@ -333,15 +375,34 @@ fn hostile_status_files_through_the_binary() {
         .map(|p| p["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["big", "good"], "{v}");
-    assert_eq!(v["packages"][1]["maintainer"], "J\u{fffd}rg <j@example.org>");
-    assert_eq!(v["packages"][0]["summary"].as_str().unwrap().chars().count(), 256);
+    assert_eq!(
+        v["packages"][1]["maintainer"],
+        "J\u{fffd}rg <j@example.org>"
+    );
+    assert_eq!(
+        v["packages"][0]["summary"]
+            .as_str()
+            .unwrap()
+            .chars()
+            .count(),
+        256
+    );
     assert!(v["problem_count"].as_u64().unwrap() >= 2, "{v}");
     let schema = output_schema(&mut c, "get_sbom");
     let s = structured(&mut c, &schema, "get_sbom", json!({}));
     assert_eq!(s["listed"], 2);
     assert_eq!(s["complete"], false);
     // Hostile arguments are refused before anything is read.
-    for bad in [json!("-rf"), json!("--output=/x"), json!("$(id)"), json!("a;b"), json!("a\nb"), json!("../x"), json!("x".repeat(10_000)), json!("a\u{0}b")] {
+    for bad in [
+        json!("-rf"),
+        json!("--output=/x"),
+        json!("$(id)"),
+        json!("a;b"),
+        json!("a\nb"),
+        json!("../x"),
+        json!("x".repeat(10_000)),
+        json!("a\u{0}b"),
+    ] {
         let r = c.call("get_packages", json!({"filter": bad}));
         assert_eq!(r["result"]["isError"], true, "{r}");
         let text = r["result"]["content"][0]["text"].as_str().unwrap();

@@ -1304,7 +1304,11 @@ mod tests {
         let cases = [
             ("", false),
             ("queries: {deny: [get_uptime]}", false),
-            ("scopes: {core: {enabled: false}}", true),
+            // Every scope with tools other than whoami off.
+            (
+                "scopes: {core: {enabled: false}, sbom: {enabled: false}}",
+                true,
+            ),
             ("stdio: {scopes: [hooks]}", true),
             ("stdio: {scopes: [readonly]}", false),
         ];

@@ -121,8 +121,6 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
             "/bom/specVersion",
             "/bom/version",
             "/database",
-            "/databases/[]/manager",
-            "/databases/[]/path",
             "/incomplete_reasons/[]",
             "/manager",
         ],

@@ -12,7 +12,7 @@ use std::time::SystemTime;
 use ring::rand::{SecureRandom, SystemRandom};
 use serde_json::{Map, Value, json};
 
-use super::packages::{MAX_TEXT, databases_json, states_json};
+use super::packages::MAX_TEXT;
 use super::purl::purl;
 use super::read::{self, Inventory};
 use super::{Env, Query, with_env};
@@ -34,8 +34,8 @@ pub const INPUT: &str = r#"{
 
 pub const OUTPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
-    "required": ["bom", "manager", "database", "databases", "total", "offset", "listed",
-                 "complete", "incomplete_reasons", "other_states", "problem_count"],
+    "required": ["bom", "manager", "database", "total", "offset", "listed", "complete",
+                 "incomplete_reasons", "problem_count"],
     "properties": {
         "bom": {"type": "object", "additionalProperties": false,
             "description": "the CycloneDX 1.5 document",
@@ -107,36 +107,11 @@ pub const OUTPUT: &str = r#"{
         },
         "manager": {"type": "string", "enum": ["dpkg", "apk", "rpm"]},
         "database": {"type": "string", "x-sysgate-server-text": true},
-        "databases": {"type": "array", "items": {
-            "type": "object", "additionalProperties": false,
-            "required": ["manager", "path", "present"],
-            "properties": {
-                "manager": {"type": "string", "enum": ["dpkg", "apk", "rpm"]},
-                "path": {"type": "string", "x-sysgate-server-text": true},
-                "present": {"type": "boolean"}
-            }
-        }},
         "total": {"type": "integer", "minimum": 0, "description": "installed packages in the database"},
         "offset": {"type": "integer", "minimum": 0},
         "listed": {"type": "integer", "minimum": 0, "description": "components in this document"},
         "complete": {"type": "boolean", "description": "the document lists every installed package, and no record was unreadable or partly installed"},
         "incomplete_reasons": {"type": "array", "items": {"type": "string", "x-sysgate-server-text": true}},
-        "other_states": {"type": "object", "additionalProperties": false,
-            "description": "as in get_packages",
-            "required": ["not_installed", "config_files", "half_installed", "unpacked", "half_configured",
-                         "triggers_awaited", "triggers_pending", "reinstall_required", "signing_key"],
-            "properties": {
-                "not_installed": {"type": "integer", "minimum": 0},
-                "config_files": {"type": "integer", "minimum": 0},
-                "half_installed": {"type": "integer", "minimum": 0},
-                "unpacked": {"type": "integer", "minimum": 0},
-                "half_configured": {"type": "integer", "minimum": 0},
-                "triggers_awaited": {"type": "integer", "minimum": 0},
-                "triggers_pending": {"type": "integer", "minimum": 0},
-                "reinstall_required": {"type": "integer", "minimum": 0},
-                "signing_key": {"type": "integer", "minimum": 0}
-            }
-        },
         "problem_count": {"type": "integer", "minimum": 0, "description": "database records with a problem (get_packages lists them)"}
     }
 }"#;
@@ -245,13 +220,11 @@ pub fn document(
         "bom": bom,
         "manager": inv.manager.name(),
         "database": inv.path.display().to_string(),
-        "databases": databases_json(&dbs),
         "total": inv.installed,
         "offset": q.offset,
         "listed": listed,
         "complete": complete,
         "incomplete_reasons": reasons,
-        "other_states": states_json(&inv),
         "problem_count": inv.problem_count,
     }))
 }
@@ -283,7 +256,7 @@ fn incomplete_reasons(inv: &Inventory, offset: usize, listed: usize) -> Vec<Stri
     let partial = inv.unlisted_with_files() - inv.skipped;
     if partial > 0 {
         out.push(format!(
-            "{partial} packages are partly installed or need reinstalling (see other_states) and are not listed"
+            "{partial} packages are partly installed or need reinstalling and are not listed (get_packages counts them in other_states)"
         ));
     }
     out
@@ -416,7 +389,6 @@ mod tests {
             "pkg:deb/debian/a@1:2%2B3?arch=all"
         );
         assert_eq!(v["bom"]["metadata"]["component"]["name"], "linux");
-        assert_eq!(v["other_states"]["config_files"], 1);
     }
 
     #[test]

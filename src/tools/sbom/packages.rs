@@ -107,7 +107,7 @@ pub fn listing(root: &Path, q: &Query, env: &Env<'_>) -> Result<Value, ToolError
     Ok(render(&dbs, &inv, q, env))
 }
 
-pub(super) fn databases_json(dbs: &[Database]) -> Value {
+fn databases_json(dbs: &[Database]) -> Value {
     Value::Array(
         dbs.iter()
             .map(|d| {
@@ -121,7 +121,7 @@ pub(super) fn databases_json(dbs: &[Database]) -> Value {
     )
 }
 
-pub(super) fn states_json(inv: &Inventory) -> Value {
+fn states_json(inv: &Inventory) -> Value {
     let mut m = Map::new();
     for (s, n) in State::ALL.iter().zip(inv.states) {
         m.insert(s.name().into(), json!(n));
