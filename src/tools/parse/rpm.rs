@@ -110,6 +110,13 @@ fn entry(text: &[u8], line: u64, cut: bool) -> Entry {
     version.push_str(&ascii(ver));
     version.push('-');
     version.push_str(&ascii(rel));
+    if !is_version(version.as_bytes()) {
+        return skipped(
+            line,
+            Some(name),
+            "EPOCH:VERSION-RELEASE is longer than 256 bytes",
+        );
+    }
     let mut dropped = Vec::new();
     let installed_bytes = size(sz, 1);
     if installed_bytes.is_none() {
@@ -224,6 +231,16 @@ mod tests {
             assert!(!matches!(e, Entry::Installed(_)), "{e:?}");
         }
         assert!(parse_query(b"").is_empty());
+        // Version and release each fit, together they do not (found by the fuzzer).
+        let long = format!(
+            "a\t(none)\t{}\t{}\tnoarch\t0\t(none)",
+            "1".repeat(200),
+            "2".repeat(200)
+        );
+        assert!(matches!(
+            &parse_query(long.as_bytes())[..],
+            [Entry::Skipped(p)] if p.reason == "EPOCH:VERSION-RELEASE is longer than 256 bytes"
+        ));
         // No trailing newline.
         assert!(matches!(
             &parse_query(b"a\t(none)\t1\t2\tnoarch\t0\t(none)")[..],
