@@ -177,6 +177,8 @@ pub mod testing {
             pub use crate::tools::parse::{kmsg, syslog};
             // The sensitive tools' parsers (fuzz targets `accounts`, `sudoers`, `sshd_config`).
             pub use crate::tools::parse::{accounts, fdinfo, sshd_config, sudoers};
+            // The package database parsers (dpkg, apk and rpm fuzz targets).
+            pub use crate::tools::parse::{apk, dpkg, package, rpm, stanza};
         }
         /// From `crate::tools::logfile`: one page of a fixture log file as the file log tools
         /// return it (tests cannot put fixtures at /var/log/syslog), and the cursor codec (the
@@ -188,6 +190,10 @@ pub mod testing {
         /// comparisons with `sshd -T` and `visudo -c`.
         pub mod sensitive {
             pub use crate::tools::sensitive::{read_ssh_config, read_sudo_config};
+        }
+        /// From `crate::tools::sbom`: the package tools on fixture trees (tests/sbom_tools.rs).
+        pub mod sbom {
+            pub use crate::tools::sbom::{Env, Query, document, listing, purl, read};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {

@@ -654,7 +654,7 @@ fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
     assert!(refused(&p).contains("queries.deny: `whoami` cannot be denied"));
 
     for yaml in [
-        "scopes: {core: {enabled: false}, logs_system: {enabled: false}}\n",
+        "scopes: {core: {enabled: false}, logs_system: {enabled: false}, hooks: {enabled: false}, sbom: {enabled: false}}\n",
         "stdio: {scopes: [hooks]}\n",
     ] {
         // A generous deadline: the first call may wait for the redactor on a busy machine.

@@ -1476,7 +1476,7 @@ mod tests {
             ("", false),
             ("queries: {deny: [get_uptime]}", false),
             (
-                "scopes: {core: {enabled: false}, logs_system: {enabled: false}}",
+                "scopes: {core: {enabled: false}, logs_system: {enabled: false}, hooks: {enabled: false}, sbom: {enabled: false}}",
                 true,
             ),
             ("stdio: {scopes: [hooks]}", true),

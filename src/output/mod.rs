@@ -122,6 +122,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("count", "files"),
     ("count", "users"),
     ("returned", "files"),
+    ("returned", "packages"),
 ];
 
 /// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).

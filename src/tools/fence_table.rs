@@ -175,7 +175,41 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         true,
         &["/files/[]/access", "/files/[]/kind"],
     ),
-    // The unit tests' own tools (`stall`, `requirements`): no output fields.
+    (
+        "get_packages",
+        true,
+        &[
+            "/database",
+            "/databases/[]/manager",
+            "/databases/[]/path",
+            "/manager",
+            "/problems/[]/reason",
+        ],
+    ),
+    (
+        "get_sbom",
+        true,
+        &[
+            "/bom/bomFormat",
+            "/bom/compositions/[]/aggregate",
+            "/bom/compositions/[]/assemblies/[]",
+            "/bom/components/[]/type",
+            "/bom/metadata/component/bom-ref",
+            "/bom/metadata/component/type",
+            "/bom/metadata/properties/[]/name",
+            "/bom/metadata/timestamp",
+            "/bom/metadata/tools/components/[]/name",
+            "/bom/metadata/tools/components/[]/type",
+            "/bom/metadata/tools/components/[]/version",
+            "/bom/serialNumber",
+            "/bom/specVersion",
+            "/bom/version",
+            "/database",
+            "/incomplete_reasons/[]",
+            "/manager",
+        ],
+    ),
+    // The unit tests' own tool (`stall`): no output fields.
     ("test_stall", false, &[]),
     ("test_requirements", false, &[]),
 ];

@@ -10,6 +10,7 @@ pub mod logs_app;
 pub mod logs_system;
 pub mod parse;
 pub mod procfs;
+pub mod sbom;
 pub mod schema;
 pub mod sensitive;
 pub mod settings;
@@ -181,6 +182,7 @@ pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
         .chain(logs_system::TOOLS.iter())
         .chain(logs_app::TOOLS.iter())
         .chain(sensitive::TOOLS.iter())
+        .chain(sbom::TOOLS.iter())
         .chain(stall::TOOLS.iter())
 }
 

@@ -1,14 +1,21 @@
 #![forbid(unsafe_code)]
 //! Pure parsers of host text, one file per source format, each with fixture tests beside it and
-//! a fuzz target under `fuzz/`. No I/O here: the handlers read, these only interpret.
+//! a fuzz target under `fuzz/`. No I/O here: the handlers read, these only interpret. The package
+//! database parsers (`dpkg`, `apk`, `rpm`) take a `BufRead` the handler opened, so that they can
+//! stream a large file; they never open anything themselves.
 
 pub mod accounts;
+pub mod apk;
 pub mod counters;
 pub mod diskstats;
+pub mod dpkg;
 pub mod fdinfo;
 pub mod journal;
 pub mod kmsg;
+pub mod package;
+pub mod rpm;
 pub mod sshd_config;
+pub mod stanza;
 pub mod sudoers;
 pub mod sysblock;
 pub mod syslog;
