@@ -116,6 +116,8 @@ use std::time::Duration;
 
 pub use key::{AuditKey, IdentityHasher, SecretSource};
 pub use log::{AuditLog, AuditSettings};
+/// Also for tool results that carry a time (`get_sessions_and_time`).
+pub use record::format_rfc3339_millis;
 pub use record::{ClientIdentity, EventKind, Outcome, Record, redact_keys};
 pub use settings::Settings;
 pub use syslog::{Facility, SyslogSettings, SyslogTransport};

@@ -118,6 +118,7 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("count", "filesystems"),
     ("count", "interfaces"),
     ("count", "sensors"),
+    ("count", "sessions"),
 ];
 
 /// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).

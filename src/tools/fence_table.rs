@@ -87,6 +87,23 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
     ("get_load", false, &["/psi_reason"]),
     ("get_temperature", true, &["/reason", "/sensors/[]/source"]),
     (
+        "get_sessions_and_time",
+        true,
+        &[
+            "/clock/state",
+            "/clock/status/[]",
+            "/clock_reason",
+            "/file_handles_reason",
+            "/sessions/[]/login_time",
+            "/sessions/[]/notes/[]",
+            "/sessions_reason",
+            "/taint/flags/[]/letter",
+            "/taint/flags/[]/name",
+            "/taint_reason",
+            "/utmp_path",
+        ],
+    ),
+    (
         "whoami",
         false,
         &["/identity", "/scopes/[]", "/tools/[]", "/transport"],

@@ -4,5 +4,7 @@
 
 pub mod counters;
 pub mod diskstats;
+pub mod kernel;
 pub mod sysblock;
+pub mod utmp;
 pub mod vmstat;
