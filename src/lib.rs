@@ -141,6 +141,8 @@ pub mod testing {
         /// From `crate::tools::parse`: the pure parsers the diskstats, vmstat and sysblock fuzz
         /// targets feed.
         pub mod parse {
+            /// The sessions and hooks parsers (utmp, crontab, unit file, modules fuzz targets).
+            pub use crate::tools::parse::{crontab, kernel, modules, unit_file, utmp};
             pub use crate::tools::parse::{diskstats, sysblock, vmstat};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.

@@ -119,6 +119,10 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("count", "interfaces"),
     ("count", "sensors"),
     ("count", "sessions"),
+    ("count", "modules"),
+    ("count", "mounts"),
+    ("count", "jobs"),
+    ("count", "units"),
 ];
 
 /// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).

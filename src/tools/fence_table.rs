@@ -108,6 +108,38 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         false,
         &["/identity", "/scopes/[]", "/tools/[]", "/transport"],
     ),
+    (
+        "get_kernel_modules",
+        true,
+        &[
+            "/modules/[]/state",
+            "/modules/[]/taint/[]/letter",
+            "/modules/[]/taint/[]/name",
+            "/reason",
+        ],
+    ),
+    ("get_mounts", true, &[]),
+    (
+        "get_cron_jobs",
+        true,
+        &[
+            "/invalid_lines/[]/reason",
+            "/jobs/[]/note",
+            "/jobs/[]/source",
+            "/skipped/[]/reason",
+        ],
+    ),
+    (
+        "get_systemd_units",
+        true,
+        &[
+            "/runtime_reason",
+            "/skipped/[]/reason",
+            "/units/[]/enablement",
+            "/units/[]/note",
+            "/units/[]/type",
+        ],
+    ),
     // The unit tests' own tool (`stall`): no output fields.
     ("test_stall", false, &[]),
 ];
