@@ -78,6 +78,11 @@ setup_system() {
     [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
     # tests/disk_memory_tools.rs compares get_block_devices with lsblk.
     command -v lsblk >/dev/null 2>&1 || need+=(util-linux)
+    # tests/hooks_sessions_tools.rs compares get_systemd_units and the timers of get_cron_jobs
+    # with `systemctl list-unit-files` (it reads unit files; no running systemd needed), and
+    # run-parts dirs with `run-parts --test`.
+    command -v systemctl >/dev/null 2>&1 || need+=(systemd)
+    command -v run-parts >/dev/null 2>&1 || need+=(debianutils)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)

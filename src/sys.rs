@@ -298,6 +298,10 @@ pub struct Timex {
 
 /// Read the kernel clock state with `adjtimex(2)` and `modes` 0, which changes nothing and needs
 /// no privilege.
+#[allow(
+    clippy::useless_conversion,
+    reason = "the fields are c_long: i64 on 64-bit targets, i32 on 32-bit ones"
+)]
 pub fn adjtimex() -> io::Result<Timex> {
     let mut tx = std::mem::MaybeUninit::<libc::timex>::zeroed();
     // SAFETY: `tx` points to zeroed, writable storage of the size and alignment of `struct timex`;

@@ -265,18 +265,21 @@ pub(super) fn read_utmp(
             return Ok(Ok(p.finish(0, true)));
         }
         n += 1;
-        if n % 1024 == 0 {
+        if n.is_multiple_of(1024) {
             ctx()?;
         }
     }
 }
 
-/// The logins and why the list may be empty or short.
+/// The logins, whether more exist, the file read, and why the list may be empty or short.
+type Logins = (Vec<SessionOut>, bool, Option<&'static str>, Option<String>);
+
+/// The logins from the first utmp file of `paths` that exists.
 fn sessions(
     paths: &[&'static str],
     now: i64,
     check: &dyn Fn() -> Result<(), ToolError>,
-) -> Result<(Vec<SessionOut>, bool, Option<&'static str>, Option<String>), ToolError> {
+) -> Result<Logins, ToolError> {
     let mut missing = Vec::new();
     for path in paths {
         let u = match read_utmp(Path::new(path), now, check)? {

@@ -245,7 +245,7 @@ pub(super) fn scan(
                 rest.starts_with('.')
                     && wants.iter().any(|(n, ws)| {
                         n.starts_with(&format!("{stem}@"))
-                            && n.ends_with(&rest[..])
+                            && n.ends_with(rest)
                             && ws.iter().any(|(_, w)| *w == o)
                     })
             })
