@@ -403,7 +403,7 @@ fn systemctl_unit_files(extra: &[&str]) -> Option<BTreeMap<String, String>> {
 
 #[test]
 fn systemd_units_match_systemctl_list_unit_files() {
-    let v = call("get_systemd_units", json!({}));
+    let v = call("get_systemd_units", json!({"include_static": true}));
     assert!(v["runtime_state"].is_null());
     let reason = v["runtime_reason"].as_str().unwrap();
     if std::path::Path::new("/run/systemd/system").is_dir() {
@@ -442,10 +442,17 @@ fn systemd_units_match_systemctl_list_unit_files() {
     for name in both {
         assert_eq!(mine[name], theirs[name], "{name}");
     }
-    // Filters.
-    let timers = call("get_systemd_units", json!({"type": "timer"}));
+    // Filters; by default the static units are counted, not listed.
+    let timers = call(
+        "get_systemd_units",
+        json!({"type": "timer", "include_static": true}),
+    );
     let want = mine.keys().filter(|k| k.ends_with(".timer")).count();
     assert_eq!(u(&timers["count"]), want as u64);
+    let default = call("get_systemd_units", json!({}));
+    let statics = mine.values().filter(|s| *s == "static").count();
+    assert_eq!(u(&default["static_not_listed"]), statics as u64);
+    assert_eq!(u(&default["count"]), (mine.len() - statics) as u64);
 }
 
 #[test]

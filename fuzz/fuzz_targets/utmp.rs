@@ -4,18 +4,20 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sysgate::testing::tools::parse::utmp::{MAX_SESSIONS, RECORD_BYTES, parse_utmp};
+use sysgate::testing::tools::parse::utmp::{MAX_RECORDS, MAX_SESSIONS, RECORD_BYTES, parse_utmp};
 
 const NOW: i64 = 1_800_000_000;
 
 fuzz_target!(|data: &[u8]| {
     let u = parse_utmp(data, NOW);
     assert!(u.sessions.len() <= MAX_SESSIONS);
-    assert_eq!(u.trailing_bytes, data.len() % RECORD_BYTES);
-    assert_eq!(
-        u.sessions.len() + u.more_not_listed + u.other_records + u.nameless,
-        data.len() / RECORD_BYTES
-    );
+    let records = u.sessions.len() + u.more_not_listed + u.other_records + u.nameless;
+    if u.records_capped {
+        assert_eq!(records, MAX_RECORDS);
+    } else {
+        assert_eq!(u.trailing_bytes, data.len() % RECORD_BYTES);
+        assert_eq!(records, data.len() / RECORD_BYTES);
+    }
     for s in &u.sessions {
         assert!(!s.user.is_empty());
         assert!(s.user.chars().count() <= 32 && s.line.chars().count() <= 32);

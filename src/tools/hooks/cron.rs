@@ -164,6 +164,19 @@ impl Walk<'_> {
         }
     }
 
+    /// A directory's entries; a missing directory is normal (nothing to report), one that
+    /// cannot be listed (a spool readable only by root) is named in `skipped`.
+    fn list(&mut self, dir: &Path) -> Option<(Vec<(std::ffi::OsString, std::fs::FileType)>, bool)> {
+        match list_dir(dir) {
+            Ok(r) => Some(r),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                self.skip(dir, format!("cannot list the directory: {e}"));
+                None
+            }
+        }
+    }
+
     fn push(&mut self, job: Job) {
         if self.out.jobs.len() == MAX_JOBS {
             self.out.more_not_listed = true;
@@ -245,7 +258,7 @@ impl Walk<'_> {
         source: &'static str,
         spool: bool,
     ) -> Result<(), ToolError> {
-        let Ok((entries, more)) = list_dir(dir) else {
+        let Some((entries, more)) = self.list(dir) else {
             return Ok(());
         };
         if more {
@@ -270,7 +283,7 @@ impl Walk<'_> {
     /// The scripts run-parts would run: executable regular files (and symlinks, which
     /// run-parts follows; they are listed, not read) with names of letters, digits, `_`, `-`.
     fn run_parts(&mut self, dir: &Path, schedule: &'static str) -> Result<(), ToolError> {
-        let Ok((entries, _)) = list_dir(dir) else {
+        let Some((entries, _)) = self.list(dir) else {
             return Ok(());
         };
         for (name, ty) in entries {
@@ -565,5 +578,21 @@ mod tests {
         let v = collect(&roots, &cut, &|| Ok(())).unwrap();
         assert_eq!(v["count"], 0);
         assert!(v.get("skipped").is_none(), "{v}");
+        // A spool that cannot be listed (here: not a directory) is named, not silently empty.
+        let dir = crate::testdir::TempDir::new("cron-unlistable");
+        let not_dir = dir.join("spool");
+        fs::write(&not_dir, "").unwrap();
+        let roots = Roots {
+            spools: vec![not_dir],
+            ..roots
+        };
+        let v = collect(&roots, &cut, &|| Ok(())).unwrap();
+        assert!(
+            v["skipped"][0]["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("cannot list"),
+            "{v}"
+        );
     }
 }

@@ -63,7 +63,7 @@ pub static TOOLS: &[ToolDef] = &[
         // Low: a few hundred small unit files, each capped.
         name: "get_systemd_units",
         title: "systemd units",
-        description: "systemd unit files read natively from /etc/systemd/system, /run/systemd/system, /usr/lib/systemd/system and /lib/systemd/system (the first directory holding a name wins, in that order): name, type, path, description, enablement (enabled, enabled-runtime, disabled, static, indirect, masked for a symlink to /dev/null, alias, linked) from the *.wants/ and *.requires/ symlinks and the [Install] section, and the units that want each one. Drop-in directories (*.d/) are not applied. Runtime state (active, failed) is not read: it is null with a `runtime_reason` (systemd not running, or this build does not run systemctl). Filter with `type` and `enablement`.",
+        description: "systemd unit files read natively from /etc/systemd/system, /run/systemd/system, /usr/lib/systemd/system and /lib/systemd/system (the first directory holding a name wins, in that order): name, type, path, description, enablement (enabled, enabled-runtime, disabled, static, indirect, masked for a symlink to /dev/null, alias, linked) from the *.wants/ and *.requires/ symlinks and the [Install] section, and the units that want each one. Static units (no [Install] section) are counted but left out unless `include_static` is true. Drop-in directories (*.d/) are not applied. Runtime state (active, failed) is not read: it is null with a `runtime_reason` (systemd not running, or this build does not run systemctl). Filter with `type` and `enablement`.",
         scope: Scope::Hooks,
         impact: Impact::Low,
         annotations: Annotations::READ_LOCAL,

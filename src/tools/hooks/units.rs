@@ -35,7 +35,9 @@ pub const INPUT: &str = r#"{
         "type": {"type": "string", "enum": ["service", "socket", "target", "timer", "mount", "automount", "path", "slice", "scope", "device", "swap"],
             "description": "only units of this type"},
         "enablement": {"type": "string", "enum": ["enabled", "enabled-runtime", "disabled", "static", "indirect", "masked", "alias", "linked"],
-            "description": "only units in this enablement state"}
+            "description": "only units in this enablement state"},
+        "include_static": {"type": "boolean", "default": false,
+            "description": "also list static units (no [Install] section: started only as another unit's dependency); `enablement: static` lists only them"}
     }
 }"#;
 
@@ -45,14 +47,14 @@ pub const OUTPUT: &str = r#"{
     "properties": {
         "units": {"type": "array", "items": {
             "type": "object", "additionalProperties": false,
-            "required": ["name", "type", "path", "enablement", "wanted_by"],
+            "required": ["name", "type", "path", "enablement"],
             "properties": {
                 "name": {"type": "string"},
                 "type": {"type": "string", "enum": ["service", "socket", "target", "timer", "mount", "automount", "path", "slice", "scope", "device", "swap"]},
                 "path": {"type": "string"},
                 "enablement": {"type": "string", "enum": ["enabled", "enabled-runtime", "disabled", "static", "indirect", "masked", "alias", "linked"]},
                 "wanted_by": {"type": "array", "items": {"type": "string"},
-                    "description": "units whose .wants/ or .requires/ directory links this one"},
+                    "description": "units whose .wants/ or .requires/ directory links this one (absent: none)"},
                 "alias_of": {"type": "string"},
                 "description": {"type": "string"},
                 "note": {"type": "string", "x-sysgate-server-text": true, "description": "why the file was not read"}
@@ -60,6 +62,7 @@ pub const OUTPUT: &str = r#"{
         }},
         "count": {"type": "integer", "minimum": 0, "description": "how many units are in `units`"},
         "more_not_listed": {"type": "boolean"},
+        "static_not_listed": {"type": "integer", "minimum": 0, "description": "static units left out (see `include_static`)"},
         "runtime_state": {"type": "null", "description": "active/failed state: not read in this build"},
         "runtime_reason": {"type": "string", "x-sysgate-server-text": true},
         "skipped": {"type": "array", "items": {"type": "object", "additionalProperties": false,
@@ -346,6 +349,7 @@ struct UnitOut {
     kind: &'static str,
     path: String,
     enablement: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
     wanted_by: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     alias_of: Option<String>,
@@ -366,6 +370,8 @@ struct Out {
     units: Vec<UnitOut>,
     count: usize,
     more_not_listed: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    static_not_listed: Option<usize>,
     runtime_state: Option<()>,
     runtime_reason: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -377,15 +383,23 @@ pub(super) fn collect(
     roots: &[(PathBuf, Origin)],
     kind: Option<&str>,
     enablement: Option<&str>,
+    include_static: bool,
     runtime_reason: String,
     cut: &dyn Fn(&str, usize) -> String,
     check: Check<'_>,
 ) -> Result<Value, ToolError> {
     let scan = scan(roots, kind, &mut Budget::new(TOOL_BYTES), check)?;
+    let keep_static = include_static || enablement == Some("static");
+    let mut static_left_out = 0;
     let units: Vec<UnitOut> = scan
         .units
         .into_iter()
         .filter(|u| enablement.is_none_or(|e| e == u.enablement))
+        .filter(|u| {
+            let keep = keep_static || u.enablement != "static";
+            static_left_out += usize::from(!keep);
+            keep
+        })
         .map(|u| UnitOut {
             description: u
                 .file
@@ -405,6 +419,7 @@ pub(super) fn collect(
         count: units.len(),
         units,
         more_not_listed: scan.more,
+        static_not_listed: (!keep_static).then_some(static_left_out),
         runtime_state: None,
         runtime_reason,
         skipped: scan
@@ -418,10 +433,15 @@ pub(super) fn collect(
 pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
     let kind = args.get("type").and_then(Value::as_str);
     let enablement = args.get("enablement").and_then(Value::as_str);
+    let include_static = args
+        .get("include_static")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
     collect(
         &system_roots(),
         kind,
         enablement,
+        include_static,
         runtime_reason(Path::new("/run/systemd/system"), Path::new("/proc/1/comm")),
         &|s, n| ctx.redactor.cut(s, n).0,
         &|| ctx.check(),
@@ -455,6 +475,10 @@ pub(super) mod tests {
         w(
             &usr.join("journal.service"),
             "[Unit]\nDescription=Static: no [Install]\n",
+        );
+        w(
+            &usr.join("remote.service"),
+            "[Unit]\nDescription=Indirect\n[Install]\nAlso=remote.socket\n",
         );
         w(
             &usr.join("evil.service"),
@@ -549,14 +573,34 @@ pub(super) mod tests {
         // The tool's answer fits its schema, with filters.
         let schema = Schema::compile(&serde_json::from_str(OUTPUT).unwrap()).unwrap();
         let cut = |s: &str, n: usize| s.chars().take(n).collect::<String>();
-        let v = collect(&roots, None, None, "why".into(), &cut, &|| Ok(())).unwrap();
+        let v = collect(&roots, None, None, true, "why".into(), &cut, &|| Ok(())).unwrap();
         schema.validate(&v).unwrap();
         assert_eq!(v["count"], 12);
+        assert!(v.get("static_not_listed").is_none());
+        // By default the static units (journal, backup.service) are counted, not listed.
+        let v = collect(&roots, None, None, false, "why".into(), &cut, &|| Ok(())).unwrap();
+        schema.validate(&v).unwrap();
+        assert_eq!(
+            (v["count"].as_u64(), v["static_not_listed"].as_u64()),
+            (Some(10), Some(2))
+        );
+        let v = collect(
+            &roots,
+            None,
+            Some("static"),
+            false,
+            "why".into(),
+            &cut,
+            &|| Ok(()),
+        )
+        .unwrap();
+        assert_eq!(v["count"], 2);
         assert!(v["runtime_state"].is_null());
         let v = collect(
             &roots,
             Some("service"),
             Some("masked"),
+            false,
             "why".into(),
             &cut,
             &|| Ok(()),
