@@ -1304,8 +1304,14 @@ mod tests {
         let cases = [
             ("", false),
             ("queries: {deny: [get_uptime]}", false),
-            ("scopes: {core: {enabled: false}}", true),
-            ("stdio: {scopes: [hooks]}", true),
+            // The hooks scope has tools of its own now.
+            ("scopes: {core: {enabled: false}}", false),
+            (
+                "scopes: {core: {enabled: false}, hooks: {enabled: false}}",
+                true,
+            ),
+            ("stdio: {scopes: [hooks]}", false),
+            ("stdio: {scopes: [sbom]}", true),
             ("stdio: {scopes: [readonly]}", false),
         ];
         for (yaml, warned) in cases {
