@@ -3,6 +3,8 @@
 //! `Key=Value` assignments, `#`/`;` comments, and a trailing backslash continuing a line.
 //! Only what the hooks tools report is interpreted; every assignment is kept in order.
 
+use std::borrow::Cow;
+
 /// Most assignments kept from one file.
 pub const MAX_ENTRIES: usize = 1024;
 /// Longest value kept (bytes, cut at a character boundary); systemd's own limit is larger, but
@@ -106,20 +108,22 @@ pub fn parse_unit_file(text: &str) -> UnitFile {
     let mut lines = text.split('\n');
     while let Some(first) = lines.next() {
         // Join continuation lines (a trailing backslash), bounded.
-        let mut logical = first.strip_suffix('\r').unwrap_or(first).to_string();
+        // Borrowed unless continuation lines are joined: most lines cost no allocation.
+        let mut logical = Cow::Borrowed(first.strip_suffix('\r').unwrap_or(first));
         let comment = logical.trim_start().starts_with(['#', ';']);
         while logical.ends_with('\\') {
-            logical.pop();
-            logical.push(' ');
+            let joined = logical.to_mut();
+            joined.pop();
+            joined.push(' ');
             match lines.next() {
-                Some(next) if logical.len() <= MAX_LINE => {
+                Some(next) if joined.len() <= MAX_LINE => {
                     let next = next.strip_suffix('\r').unwrap_or(next);
                     // Comment lines inside a continuation are skipped, as systemd does.
                     if next.trim_start().starts_with(['#', ';']) {
-                        logical.push('\\');
+                        joined.push('\\');
                         continue;
                     }
-                    logical.push_str(next);
+                    joined.push_str(next);
                 }
                 _ => break,
             }
