@@ -83,6 +83,8 @@ setup_system() {
     # run-parts dirs with `run-parts --test`.
     command -v systemctl >/dev/null 2>&1 || need+=(systemd)
     command -v run-parts >/dev/null 2>&1 || need+=(debianutils)
+    # ... and get_kernel_modules with lsmod where the kernel has /proc/modules.
+    command -v lsmod >/dev/null 2>&1 || need+=(kmod)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)
