@@ -17,6 +17,7 @@
 //! 5. the binary's size;
 //! 6. `get_disk_io`, `get_block_devices` and `get_memory_info` with `pressure: true`, without a
 //!    sample (`--proc-calls` each);
+//! 7. `get_sessions_and_time` and the hooks tools with default arguments (`--proc-calls` each);
 //!
 //! plus `get_uptime` throughput with 8 requests pipelined.
 #![allow(
@@ -450,6 +451,20 @@ fn main() {
         sequential(&mut s, tool, &args, 10);
         let st = sequential(&mut s, tool, &args, o.proc_calls);
         println!("{tool} {args}: {}", st.line(Unit::Millis));
+    }
+
+    // Sessions and time, and the hooks tools, with their default arguments.
+    println!("\n## 7. sessions/time and hooks tools, default arguments (target <= 5 ms)");
+    for tool in [
+        "get_sessions_and_time",
+        "get_kernel_modules",
+        "get_mounts",
+        "get_cron_jobs",
+        "get_systemd_units",
+    ] {
+        sequential(&mut s, tool, &json!({}), 10);
+        let st = sequential(&mut s, tool, &json!({}), o.proc_calls);
+        println!("{tool}: {}", st.line(Unit::Millis));
     }
 
     let up = sequential(&mut s, "get_uptime", &json!({}), o.warmup);

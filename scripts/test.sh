@@ -93,6 +93,13 @@ setup_system() {
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
     command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
     [ -x /usr/sbin/visudo ] || need+=(sudo)
+    # tests/hooks_sessions_tools.rs compares get_systemd_units and the timers of get_cron_jobs
+    # with `systemctl list-unit-files` (it reads unit files; no running systemd needed), and
+    # run-parts dirs with `run-parts --test`.
+    command -v systemctl >/dev/null 2>&1 || need+=(systemd)
+    command -v run-parts >/dev/null 2>&1 || need+=(debianutils)
+    # ... and get_kernel_modules with lsmod where the kernel has /proc/modules.
+    command -v lsmod >/dev/null 2>&1 || need+=(kmod)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)

@@ -172,6 +172,8 @@ pub mod testing {
         /// From `crate::tools::parse`: the pure parsers the diskstats, journal, vmstat and
         /// sysblock fuzz targets feed.
         pub mod parse {
+            /// The sessions and hooks parsers (utmp, crontab, unit file, modules fuzz targets).
+            pub use crate::tools::parse::{crontab, kernel, modules, unit_file, utmp};
             pub use crate::tools::parse::{diskstats, journal, sysblock, vmstat};
             /// The kernel log record and syslog stamp parsers (`kmsg`, `syslog` fuzz targets).
             pub use crate::tools::parse::{kmsg, syslog};

@@ -655,7 +655,7 @@ fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
 
     for yaml in [
         "scopes: {core: {enabled: false}, logs_system: {enabled: false}, hooks: {enabled: false}, sbom: {enabled: false}}\n",
-        "stdio: {scopes: [hooks]}\n",
+        "stdio: {scopes: [\"container:read\"]}\n",
     ] {
         // A generous deadline: the first call may wait for the redactor on a busy machine.
         let yaml = format!("{yaml}resources: {{timeouts: {{minimal: 10000}}}}\n");

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::{Cancel, Registry};
 
-const CORE_TOOLS: [&str; 12] = [
+const CORE_TOOLS: [&str; 13] = [
     "get_system_status",
     "get_cpu_info",
     "get_memory_info",
@@ -32,6 +32,7 @@ const CORE_TOOLS: [&str; 12] = [
     "get_uptime",
     "get_load",
     "get_temperature",
+    "get_sessions_and_time",
     "whoami",
 ];
 
@@ -117,6 +118,11 @@ fn registry_has_the_core_tools_in_order_with_strict_schemas() {
         .map(|t| t.def.name)
         .collect();
     assert_eq!(names, CORE_TOOLS);
+    assert!(
+        r.iter()
+            .skip(CORE_TOOLS.len())
+            .all(|t| t.def.scope.name() != "core")
+    );
     for t in r.iter() {
         let l = t.listing().unwrap();
         assert_strict(&l["inputSchema"], &format!("{} input", t.def.name));

@@ -1479,7 +1479,10 @@ mod tests {
                 "scopes: {core: {enabled: false}, logs_system: {enabled: false}, hooks: {enabled: false}, sbom: {enabled: false}}",
                 true,
             ),
-            ("stdio: {scopes: [hooks]}", true),
+            // The hooks scope has tools of its own now.
+            ("scopes: {core: {enabled: false}}", false),
+            ("stdio: {scopes: [hooks]}", false),
+            ("stdio: {scopes: [\"container:read\"]}", true),
             ("stdio: {scopes: [readonly]}", false),
         ];
         for (yaml, warned) in cases {

@@ -123,6 +123,11 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("count", "users"),
     ("returned", "files"),
     ("returned", "packages"),
+    ("count", "sessions"),
+    ("count", "modules"),
+    ("count", "mounts"),
+    ("count", "jobs"),
+    ("count", "units"),
 ];
 
 /// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).

@@ -388,6 +388,59 @@ pub fn ipv4_addresses() -> io::Result<Vec<Ipv4IfAddr>> {
     Ok(out)
 }
 
+/// The kernel clock discipline as `adjtimex(2)` reports it (read-only query, `modes` 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timex {
+    /// The return value: the clock state (`TIME_OK` 0 ... `TIME_ERROR` 5).
+    pub state: i32,
+    /// `STA_*` bits.
+    pub status: i32,
+    /// Time offset: microseconds, or nanoseconds when `STA_NANO` is set.
+    pub offset: i64,
+    /// Frequency offset, in 2^-16 ppm.
+    pub freq: i64,
+    /// Maximum and estimated error, microseconds.
+    pub maxerror: i64,
+    pub esterror: i64,
+    /// PLL time constant.
+    pub constant: i64,
+    /// Clock precision and tolerance (microseconds, 2^-16 ppm).
+    pub precision: i64,
+    pub tolerance: i64,
+    /// Microseconds between clock ticks.
+    pub tick: i64,
+}
+
+/// Read the kernel clock state with `adjtimex(2)` and `modes` 0, which changes nothing and needs
+/// no privilege.
+#[allow(
+    clippy::useless_conversion,
+    reason = "the fields are c_long: i64 on 64-bit targets, i32 on 32-bit ones"
+)]
+pub fn adjtimex() -> io::Result<Timex> {
+    let mut tx = std::mem::MaybeUninit::<libc::timex>::zeroed();
+    // SAFETY: `tx` points to zeroed, writable storage of the size and alignment of `struct timex`;
+    // with `modes` 0 (the zeroed value) the kernel only writes the current state into it.
+    let state = unsafe { libc::adjtimex(tx.as_mut_ptr()) };
+    if state < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: adjtimex succeeded and filled the struct (which was zeroed before anyway).
+    let tx = unsafe { tx.assume_init() };
+    Ok(Timex {
+        state,
+        status: tx.status,
+        offset: i64::from(tx.offset),
+        freq: i64::from(tx.freq),
+        maxerror: i64::from(tx.maxerror),
+        esterror: i64::from(tx.esterror),
+        constant: i64::from(tx.constant),
+        precision: i64::from(tx.precision),
+        tolerance: i64::from(tx.tolerance),
+        tick: i64::from(tx.tick),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -408,6 +461,14 @@ mod tests {
             "{addrs:?}"
         );
         assert!(addrs.iter().all(|a| a.prefix_len <= 32));
+    }
+
+    #[test]
+    fn adjtimex_reads_a_consistent_state() {
+        let t = adjtimex().unwrap();
+        // TIME_OK .. TIME_ERROR, and a tick near 10000 us (USER_HZ 100) as every kernel sets it.
+        assert!((0..=5).contains(&t.state), "{t:?}");
+        assert!(t.tick > 0 && t.maxerror >= 0 && t.esterror >= 0, "{t:?}");
     }
 
     #[test]

@@ -23,6 +23,7 @@ mod load;
 mod memory;
 mod network;
 mod processes;
+mod sessions;
 mod status;
 mod temperature;
 
@@ -169,6 +170,18 @@ pub static TOOLS: &[ToolDef] = &[
         input_schema: NO_ARGS,
         output_schema: temperature::OUTPUT,
         handler: temperature::handler,
+    },
+    ToolDef {
+        // Minimal: one utmp file (streamed, capped), one syscall and three small files.
+        name: "get_sessions_and_time",
+        title: "Sessions and time",
+        description: "Logged-in users from utmp (/run/utmp, else /var/run/utmp; parsed natively: user, terminal, remote host, login time, pid), the kernel clock's synchronisation state from adjtimex(2) (synced, offset, estimated and maximum error, status flags), the kernel taint flags from /proc/sys/kernel/tainted, file handles from /proc/sys/fs/file-nr, and whether a reboot is required (/run/reboot-required and the packages in /run/reboot-required.pkgs). No program is started.",
+        scope: Scope::Core,
+        impact: Impact::Minimal,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: NO_ARGS,
+        output_schema: sessions::OUTPUT,
+        handler: sessions::handler,
     },
     ToolDef {
         name: "whoami",

@@ -87,6 +87,23 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
     ("get_load", false, &["/psi_reason"]),
     ("get_temperature", true, &["/reason", "/sensors/[]/source"]),
     (
+        "get_sessions_and_time",
+        true,
+        &[
+            "/clock/state",
+            "/clock/status/[]",
+            "/clock_reason",
+            "/file_handles_reason",
+            "/sessions/[]/login_time",
+            "/sessions/[]/notes/[]",
+            "/sessions_reason",
+            "/taint/flags/[]/letter",
+            "/taint/flags/[]/name",
+            "/taint_reason",
+            "/utmp_path",
+        ],
+    ),
+    (
         "whoami",
         false,
         &["/identity", "/scopes/[]", "/tools/[]", "/transport"],
@@ -207,6 +224,38 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
             "/database",
             "/incomplete_reasons/[]",
             "/manager",
+        ],
+    ),
+    (
+        "get_kernel_modules",
+        true,
+        &[
+            "/modules/[]/state",
+            "/modules/[]/taint/[]/letter",
+            "/modules/[]/taint/[]/name",
+            "/reason",
+        ],
+    ),
+    ("get_mounts", true, &[]),
+    (
+        "get_cron_jobs",
+        true,
+        &[
+            "/invalid_lines/[]/reason",
+            "/jobs/[]/note",
+            "/jobs/[]/source",
+            "/skipped/[]/reason",
+        ],
+    ),
+    (
+        "get_systemd_units",
+        true,
+        &[
+            "/runtime_reason",
+            "/skipped/[]/reason",
+            "/units/[]/enablement",
+            "/units/[]/note",
+            "/units/[]/type",
         ],
     ),
     // The unit tests' own tool (`stall`): no output fields.

@@ -5,6 +5,7 @@
 
 pub mod core;
 pub mod glob;
+pub mod hooks;
 pub mod logfile;
 pub mod logs_app;
 pub mod logs_system;
@@ -183,6 +184,7 @@ pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
         .chain(logs_app::TOOLS.iter())
         .chain(sensitive::TOOLS.iter())
         .chain(sbom::TOOLS.iter())
+        .chain(hooks::TOOLS.iter())
         .chain(stall::TOOLS.iter())
 }
 

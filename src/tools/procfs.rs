@@ -573,6 +573,9 @@ pub struct Mount {
     pub source: Vec<u8>,
     /// Per-superblock options.
     pub super_options: String,
+    /// The optional fields before the `-`: propagation (`shared:1`, `master:2`,
+    /// `propagate_from:3`, `unbindable`); none for a private mount.
+    pub optional: Vec<String>,
 }
 
 impl Mount {
@@ -602,10 +605,12 @@ fn parse_mountinfo_line(line: &[u8]) -> Option<Mount> {
     let mount_point = unescape_octal(it.next()?);
     let options = text(it.next()?);
     // Zero or more optional fields, then a lone "-".
+    let mut optional = Vec::new();
     for f in it.by_ref() {
         if f == b"-" {
             break;
         }
+        optional.push(text(f));
     }
     let fstype = text(it.next()?);
     let source = unescape_octal(it.next()?);
@@ -620,6 +625,7 @@ fn parse_mountinfo_line(line: &[u8]) -> Option<Mount> {
         fstype,
         source,
         super_options,
+        optional,
     })
 }
 
@@ -1288,6 +1294,8 @@ mod tests {
         assert_eq!(m[2].root, b"/mnt1");
         assert_eq!(m[2].fstype, "ext3");
         assert_eq!(m[2].source, b"/dev/root x");
+        assert_eq!(m[2].optional, ["master:1", "shared:7"]);
+        assert!(m[1].optional.is_empty());
         assert!(m[2].read_only());
         assert!(m[4].read_only());
         assert_eq!(m[4].super_options, "rw,vers=4.2");

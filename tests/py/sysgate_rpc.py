@@ -243,5 +243,11 @@ CORE_TOOLS = [
     "get_uptime",
     "get_load",
     "get_temperature",
+    "get_sessions_and_time",
     "whoami",
+    # Scope hooks (enabled by default).
+    "get_kernel_modules",
+    "get_mounts",
+    "get_cron_jobs",
+    "get_systemd_units",
 ]
