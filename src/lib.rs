@@ -142,6 +142,9 @@ pub mod testing {
         /// targets feed.
         pub mod parse {
             pub use crate::tools::parse::{diskstats, sysblock, vmstat};
+            /// The network parsers (routes, sockstat, socket tables, resolv.conf) the
+            /// `netroute`, `sockstat`, `netsock` and `resolv` fuzz targets feed.
+            pub use crate::tools::parse::{netroute, netsock, resolv, sockstat};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {

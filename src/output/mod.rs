@@ -118,6 +118,8 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("count", "filesystems"),
     ("count", "interfaces"),
     ("count", "sensors"),
+    ("count", "routes"),
+    ("count", "sockets"),
 ];
 
 /// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).

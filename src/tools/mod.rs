@@ -4,6 +4,7 @@
 //! `procfs` and are unit-tested on fixture text.
 
 pub mod core;
+pub mod hooks;
 pub mod parse;
 pub mod procfs;
 pub mod schema;
@@ -120,7 +121,10 @@ fn parse_own(text: &str) -> Value {
 
 /// All tool definitions, in `tools/list` order.
 pub fn definitions() -> impl Iterator<Item = &'static ToolDef> {
-    core::TOOLS.iter().chain(stall::TOOLS.iter())
+    core::TOOLS
+        .iter()
+        .chain(hooks::TOOLS.iter())
+        .chain(stall::TOOLS.iter())
 }
 
 /// A tool that exists only in this crate's unit tests (`cfg(test)`: no binary has it, so no

@@ -4,5 +4,9 @@
 
 pub mod counters;
 pub mod diskstats;
+pub mod netroute;
+pub mod netsock;
+pub mod resolv;
+pub mod sockstat;
 pub mod sysblock;
 pub mod vmstat;
