@@ -78,6 +78,8 @@ setup_system() {
     [ -s /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
     # tests/disk_memory_tools.rs compares get_block_devices with lsblk.
     command -v lsblk >/dev/null 2>&1 || need+=(util-linux)
+    # tests/network_tools.rs compares the network and hooks tools with ip and ss.
+    { command -v ip && command -v ss; } >/dev/null 2>&1 || need+=(iproute2)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)
