@@ -17,6 +17,8 @@
 //! 5. the binary's size;
 //! 6. `get_disk_io`, `get_block_devices` and `get_memory_info` with `pressure: true`, without a
 //!    sample (`--proc-calls` each);
+//! 7. `get_network_info` without a sample, `get_listening_ports`, `get_routes` and
+//!    `get_dns_config` (`--proc-calls` each);
 //!
 //! plus `get_uptime` throughput with 8 requests pipelined.
 #![allow(
@@ -446,6 +448,23 @@ fn main() {
         ("get_block_devices", json!({})),
         ("get_block_devices", json!({"include_empty": true})),
         ("get_memory_info", json!({"pressure": true})),
+    ] {
+        sequential(&mut s, tool, &args, 10);
+        let st = sequential(&mut s, tool, &args, o.proc_calls);
+        println!("{tool} {args}: {}", st.line(Unit::Millis));
+    }
+
+    // The network and hooks tools: get_network_info without a sample (target <= 5 ms) and
+    // get_listening_ports, a pass over every process's descriptors (target <= 20 ms).
+    println!(
+        "\n## 7. network and hooks tools (targets: get_network_info sample_ms=0 <= 5 ms, get_listening_ports <= 20 ms)"
+    );
+    println!("processes in /proc: {}", count_processes());
+    for (tool, args) in [
+        ("get_network_info", json!({"sample_ms": 0})),
+        ("get_listening_ports", json!({})),
+        ("get_routes", json!({})),
+        ("get_dns_config", json!({})),
     ] {
         sequential(&mut s, tool, &args, 10);
         let st = sequential(&mut s, tool, &args, o.proc_calls);

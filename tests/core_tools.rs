@@ -110,8 +110,19 @@ fn assert_strict(schema: &Value, at: &str) {
 #[test]
 fn registry_has_the_core_tools_in_order_with_strict_schemas() {
     let r = Registry::new().unwrap();
-    let names: Vec<&str> = r.iter().map(|t| t.def.name).collect();
+    // The core tools come first, in this order; other scopes' tools follow.
+    let names: Vec<&str> = r
+        .iter()
+        .filter(|t| t.def.scope.to_string() == "core")
+        .map(|t| t.def.name)
+        .collect();
     assert_eq!(names, CORE_TOOLS);
+    let first: Vec<&str> = r
+        .iter()
+        .take(CORE_TOOLS.len())
+        .map(|t| t.def.name)
+        .collect();
+    assert_eq!(first, CORE_TOOLS);
     for t in r.iter() {
         let l = t.listing();
         assert_strict(&l["inputSchema"], &format!("{} input", t.def.name));

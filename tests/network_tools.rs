@@ -456,7 +456,7 @@ fn routes_match_ip_route() {
             .as_array()
             .unwrap()
             .iter()
-            .find(|o| o["destination"] == addr && o["prefix_len"].to_string() == len)
+            .find(|o| o["destination"] == addr && o["prefix_len"] == len.parse::<u64>().unwrap())
             .unwrap_or_else(|| panic!("{dst}"));
         assert_eq!(ours["type"], kind, "{dst}");
     }
@@ -673,8 +673,8 @@ fn dns_config_matches_resolv_conf() {
     if let Ok(ns) = std::fs::read_to_string("/etc/nsswitch.conf")
         && let Some(line) = ns
             .lines()
-            .filter(|l| l.trim_start().starts_with("hosts:"))
-            .last()
+            .map(str::trim_start)
+            .rfind(|l| l.starts_with("hosts:"))
     {
         let want: Vec<&str> = line["hosts:".len()..]
             .split('#')

@@ -2,7 +2,9 @@
 //! `get_listening_ports`: the socket tables of each network namespace, read once through one
 //! member process (`/proc/PID/net/...`), joined to the processes that hold each socket through
 //! the `socket:[INODE]` links in `/proc/PID/fd`. Socket inodes are unique across namespaces, so
-//! one pass over every process's descriptors serves every namespace.
+//! one pass over every process's descriptors serves every namespace. The namespaces read are
+//! our own and those of processes that hold a socket (a namespace where no process holds one
+//! has only kernel-owned sockets, and those are not listed).
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -145,7 +147,7 @@ struct Listening {
 pub(crate) struct ProcessScan {
     /// `(socket inode, pid)`, sorted.
     pub links: Vec<(u64, u32)>,
-    /// Network namespace inode → a few member pids.
+    /// Network namespace inode → a few member pids that hold sockets.
     pub namespaces: BTreeMap<u64, Vec<u32>>,
     pub scanned: usize,
     /// Processes whose `fd` directory we may not read.
@@ -174,20 +176,6 @@ pub(crate) fn scan_processes(ctx: &Ctx<'_>) -> Result<ProcessScan, ToolError> {
             continue;
         };
         scan.scanned += 1;
-        let ns = match fs::read_link(format!("/proc/{pid}/ns/net")) {
-            Ok(l) => net_ns_inode(l.as_os_str().as_encoded_bytes()),
-            Err(e) if gone(&e) => {
-                scan.scanned -= 1;
-                continue;
-            }
-            Err(_) => None,
-        };
-        if let Some(ns) = ns {
-            let members = scan.namespaces.entry(ns).or_default();
-            if members.len() < READERS_PER_NS {
-                members.push(pid);
-            }
-        }
         let fds = match fs::read_dir(format!("/proc/{pid}/fd")) {
             Ok(d) => d,
             Err(e) if gone(&e) => {
@@ -199,6 +187,7 @@ pub(crate) fn scan_processes(ctx: &Ctx<'_>) -> Result<ProcessScan, ToolError> {
                 continue;
             }
         };
+        let had = scan.links.len();
         for fd in fds {
             let Ok(fd) = fd else { continue };
             // A descriptor closed between the listing and the readlink is simply not there.
@@ -211,6 +200,19 @@ pub(crate) fn scan_processes(ctx: &Ctx<'_>) -> Result<ProcessScan, ToolError> {
                     break;
                 }
                 scan.links.push((inode, pid));
+            }
+        }
+        // Only a process that holds a socket can lead to a namespace's sockets (kernel
+        // threads and most daemons hold none: one readlink saved each).
+        if scan.links.len() == had {
+            continue;
+        }
+        if let Ok(l) = fs::read_link(format!("/proc/{pid}/ns/net"))
+            && let Some(ns) = net_ns_inode(l.as_os_str().as_encoded_bytes())
+        {
+            let members = scan.namespaces.entry(ns).or_default();
+            if members.len() < READERS_PER_NS {
+                members.push(pid);
             }
         }
     }
