@@ -652,9 +652,11 @@ fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
     write_config(&p, "queries: {deny: [whoami]}\n", 0o600);
     assert!(refused(&p).contains("queries.deny: `whoami` cannot be denied"));
 
+    // (Configs that leave no tool whatever other scopes gain tools: the caller holds only
+    // scopes that are disabled.)
     for yaml in [
-        "scopes: {core: {enabled: false}}\n",
-        "stdio: {scopes: [hooks]}\n",
+        "scopes: {core: {enabled: false}, hooks: {enabled: false}}\nstdio: {scopes: [core, hooks]}\n",
+        "stdio: {scopes: [sensitive]}\n",
     ] {
         // A generous deadline: the first call may wait for the redactor on a busy machine.
         let yaml = format!("{yaml}resources: {{timeouts: {{minimal: 10000}}}}\n");
