@@ -2,7 +2,8 @@
 //! `get_dns_config`: `/etc/resolv.conf`, the `hosts:` line of `/etc/nsswitch.conf`, and
 //! systemd-resolved's upstream servers. resolv.conf is commonly a symlink (into
 //! `/run/systemd/resolve`, or to a NetworkManager or resolvconf file), so it is followed on
-//! purpose and the link reported; the other two are opened with `O_NOFOLLOW`. Every file must
+//! purpose and the link reported (but not into `/proc`, `/sys` or `/dev`); the other two are
+//! opened with `O_NOFOLLOW`. Every file must
 //! be a regular file (a FIFO put in its place cannot hang the call).
 
 use std::io;
@@ -168,6 +169,13 @@ fn describe(path: &str, e: &io::Error) -> String {
     }
 }
 
+/// The kernel file system `target` lies in, if any.
+fn pseudo_fs(target: &Path) -> Option<&'static str> {
+    ["/proc", "/sys", "/dev"]
+        .into_iter()
+        .find(|p| target.starts_with(p))
+}
+
 /// Whether `target` (where resolv.conf resolves to) is one of systemd-resolved's files.
 fn is_resolved_file(target: &Path) -> bool {
     target.starts_with("/run/systemd/resolve")
@@ -193,6 +201,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
     // resolv.conf may be a symlink: report where it points, then follow it.
     let path = Path::new(RESOLV_CONF);
     let mut resolved_by_link = false;
+    let mut pseudo = None;
     if std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink()) {
         if let Ok(target) = std::fs::read_link(path) {
             let (kept, _) = ctx.redactor.cut(&target.to_string_lossy(), 512);
@@ -200,9 +209,19 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
         }
         let full: Option<PathBuf> = std::fs::canonicalize(path).ok();
         resolved_by_link = full.as_deref().is_some_and(is_resolved_file);
+        pseudo = full.as_deref().and_then(pseudo_fs);
     }
     let mut stub = false;
-    match read_small(path, MAX_BYTES, false) {
+    // A link into a kernel file system is followed nowhere: a regular-looking file there
+    // (a process's environment, say) is not a resolver configuration.
+    let text = match pseudo {
+        Some(p) => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("it links into {p}, which is not followed"),
+        )),
+        None => read_small(path, MAX_BYTES, false),
+    };
+    match text {
         Ok(text) => {
             let r = resolv::parse_resolv_conf(&text);
             stub = r.nameservers.iter().any(resolv::is_resolved_stub);
