@@ -994,3 +994,67 @@ fn every_new_tool_through_the_binary_matches_its_listed_schema() {
         }
     }
 }
+
+#[test]
+fn listening_ports_as_another_user_count_unreadable_owners_instead_of_guessing() {
+    let _host = host_lock();
+    let have_runuser = Command::new("runuser").arg("--help").output().is_ok();
+    if !is_root() || !have_runuser {
+        eprintln!("skipping: needs root and runuser");
+        return;
+    }
+    // The binary and its config where the other user can reach them.
+    let dir = common::TempDir::traversable("ports-nobody");
+    let bin = dir.path("sysgate");
+    std::fs::copy(common::bin(), &bin).unwrap();
+    let config = dir.path("c.yaml");
+    std::fs::write(&config, "").unwrap();
+    // Readable by the owner and the other user's group only, as the config rules want.
+    let gid: u32 = run("id", &["-g", "nobody"])
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    std::os::unix::fs::chown(&config, None, Some(gid)).unwrap();
+    for (p, mode) in [(&bin, 0o755), (&config, 0o640)] {
+        std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(mode)).unwrap();
+    }
+    let tcp = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = tcp.local_addr().unwrap().port();
+    let out = run(
+        "runuser",
+        &[
+            "-u",
+            "nobody",
+            "--",
+            bin.to_str().unwrap(),
+            "query",
+            "get_listening_ports",
+            "--config",
+            config.to_str().unwrap(),
+            "--args",
+            r#"{"protocol": "tcp", "limit": 2000}"#,
+        ],
+    )
+    .unwrap();
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let v = &v["structuredContent"];
+    // Our (root's) socket is listed from the table, without an owner it could not see.
+    let s = v["sockets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["port"] == port && s["address"] == "127.0.0.1")
+        .unwrap_or_else(|| panic!("{v}"));
+    assert_eq!(s["processes"], json!([]));
+    assert_eq!(s["uid"], 0);
+    assert!(u(&v["processes_unreadable"]) >= 1, "{v}");
+    assert!(
+        v["owners_reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not be read"),
+        "{v}"
+    );
+    drop(tcp);
+}
