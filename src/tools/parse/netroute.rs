@@ -40,7 +40,7 @@ impl Route {
         self.flags & RTF_REJECT != 0
     }
 
-    /// The bits named in [`flag_names`] (IPv4 and IPv6 share the low ones).
+    /// The names of the `RTF_*` bits set (IPv4 and IPv6 share the low ones), in bit order.
     pub fn flag_names(&self) -> Vec<&'static str> {
         let table = if self.is_ipv6() { FLAGS_V6 } else { FLAGS_V4 };
         table
