@@ -209,7 +209,9 @@ fn is_nss_item(s: &str) -> bool {
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-'))
     };
     if let Some(inner) = s.strip_prefix('[').and_then(|s| s.strip_suffix(']')) {
+        // Plain spaces only between the actions: no tab or control character is kept.
         return s.len() <= 96
+            && !inner.bytes().any(|b| b.is_ascii_whitespace() && b != b' ')
             && inner.split_ascii_whitespace().all(|a| {
                 let a = a.strip_prefix('!').unwrap_or(a);
                 matches!(a.split_once('='), Some((k, v)) if word(k) && word(v))
@@ -299,9 +301,11 @@ mod tests {
             ]
         );
         assert_eq!(skipped, 0);
-        let (items, skipped) = parse_nsswitch_hosts("hosts: files $(id) [x] [a=b dns\n").unwrap();
+        let (items, skipped) =
+            parse_nsswitch_hosts("hosts: files $(id) [x] [a=b\tc=d] [a=b\rc=d] [a=b dns\n")
+                .unwrap();
         assert_eq!(items, ["files"]);
-        assert_eq!(skipped, 3);
+        assert_eq!(skipped, 5);
         assert_eq!(parse_nsswitch_hosts("passwd: files\n"), None);
     }
 }
