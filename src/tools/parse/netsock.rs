@@ -148,17 +148,22 @@ pub fn parse_unix_line(line: &str) -> Option<UnixSocket> {
 
 /// The inode of a `/proc/PID/fd/N` link target `socket:[12345]`; `None` for anything else.
 pub fn socket_inode(link: &[u8]) -> Option<u64> {
-    let digits = link.strip_prefix(b"socket:[")?.strip_suffix(b"]")?;
-    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    std::str::from_utf8(digits).ok()?.parse().ok()
+    bracketed_number(link.strip_prefix(b"socket:[")?)
 }
 
 /// The namespace inode of a `/proc/PID/ns/net` link target `net:[4026531840]`.
 pub fn net_ns_inode(link: &[u8]) -> Option<u64> {
-    let digits = link.strip_prefix(b"net:[")?.strip_suffix(b"]")?;
-    if digits.is_empty() || digits.len() > 20 || !digits.iter().all(u8::is_ascii_digit) {
+    bracketed_number(link.strip_prefix(b"net:[")?)
+}
+
+/// `DIGITS]` as the kernel prints an inode (`%lu`: no sign, no leading zero).
+fn bracketed_number(rest: &[u8]) -> Option<u64> {
+    let digits = rest.strip_suffix(b"]")?;
+    if digits.is_empty()
+        || digits.len() > 20
+        || (digits[0] == b'0' && digits.len() > 1)
+        || !digits.iter().all(u8::is_ascii_digit)
+    {
         return None;
     }
     std::str::from_utf8(digits).ok()?.parse().ok()
@@ -268,6 +273,8 @@ mod tests {
             b"/tmp/socket:[1]",
             b"socket:[99999999999999999999999]",
             b"socket:[-1]",
+            b"socket:[045]",
+            b"socket:[+45]",
         ] {
             assert_eq!(socket_inode(bad), None);
             assert_eq!(net_ns_inode(bad), None);
