@@ -814,6 +814,8 @@ impl Drop for Netns {
             let _ = c.wait();
         }
         let _ = std::fs::remove_dir_all(&self.etc);
+        // /etc/netns itself too, when we made it (remove_dir leaves a non-empty one alone).
+        let _ = std::fs::remove_dir("/etc/netns");
         let _ = run("ip", &["netns", "delete", &self.name]);
     }
 }
