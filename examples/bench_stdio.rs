@@ -18,6 +18,8 @@
 //! 6. `get_disk_io`, `get_block_devices` and `get_memory_info` with `pressure: true`, without a
 //!    sample (`--proc-calls` each);
 //! 7. `get_sessions_and_time` and the hooks tools with default arguments (`--proc-calls` each);
+//! 8. `get_network_info` without a sample, `get_listening_ports`, `get_routes` and
+//!    `get_dns_config` (`--proc-calls` each);
 //!
 //! plus `get_uptime` throughput with 8 requests pipelined.
 #![allow(
@@ -465,6 +467,23 @@ fn main() {
         sequential(&mut s, tool, &json!({}), 10);
         let st = sequential(&mut s, tool, &json!({}), o.proc_calls);
         println!("{tool}: {}", st.line(Unit::Millis));
+    }
+
+    // The network and hooks tools: get_network_info without a sample (target <= 5 ms) and
+    // get_listening_ports, a pass over every process's descriptors (target <= 20 ms).
+    println!(
+        "\n## 8. network and hooks tools (targets: get_network_info sample_ms=0 <= 5 ms, get_listening_ports <= 20 ms)"
+    );
+    println!("processes in /proc: {}", count_processes());
+    for (tool, args) in [
+        ("get_network_info", json!({"sample_ms": 0})),
+        ("get_listening_ports", json!({})),
+        ("get_routes", json!({})),
+        ("get_dns_config", json!({})),
+    ] {
+        sequential(&mut s, tool, &args, 10);
+        let st = sequential(&mut s, tool, &args, o.proc_calls);
+        println!("{tool} {args}: {}", st.line(Unit::Millis));
     }
 
     let up = sequential(&mut s, "get_uptime", &json!({}), o.warmup);

@@ -100,6 +100,8 @@ setup_system() {
     command -v run-parts >/dev/null 2>&1 || need+=(debianutils)
     # ... and get_kernel_modules with lsmod where the kernel has /proc/modules.
     command -v lsmod >/dev/null 2>&1 || need+=(kmod)
+    # tests/network_tools.rs compares the network and hooks tools with ip and ss.
+    { command -v ip && command -v ss; } >/dev/null 2>&1 || need+=(iproute2)
     # Debian's python3 splits venv/ensurepip into python3-venv.
     if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
         need+=(python3-venv)

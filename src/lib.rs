@@ -177,6 +177,9 @@ pub mod testing {
             pub use crate::tools::parse::{diskstats, journal, sysblock, vmstat};
             /// The kernel log record and syslog stamp parsers (`kmsg`, `syslog` fuzz targets).
             pub use crate::tools::parse::{kmsg, syslog};
+            /// The network parsers (routes, sockstat, socket tables, resolv.conf) the
+            /// `netroute`, `sockstat`, `netsock` and `resolv` fuzz targets feed.
+            pub use crate::tools::parse::{netroute, netsock, resolv, sockstat};
             // The sensitive tools' parsers (fuzz targets `accounts`, `sudoers`, `sshd_config`).
             pub use crate::tools::parse::{accounts, fdinfo, sshd_config, sudoers};
             // The package database parsers (dpkg, apk and rpm fuzz targets).

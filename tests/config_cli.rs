@@ -653,6 +653,8 @@ fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
     write_config(&p, "queries: {deny: [whoami]}\n", 0o600);
     assert!(refused(&p).contains("queries.deny: `whoami` cannot be denied"));
 
+    // (Configs that leave no tool whatever other scopes gain tools: the caller holds only
+    // scopes that are disabled.)
     for yaml in [
         "scopes: {core: {enabled: false}, logs_system: {enabled: false}, hooks: {enabled: false}, sbom: {enabled: false}}\n",
         "stdio: {scopes: [\"container:read\"]}\n",

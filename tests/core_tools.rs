@@ -123,6 +123,12 @@ fn registry_has_the_core_tools_in_order_with_strict_schemas() {
             .skip(CORE_TOOLS.len())
             .all(|t| t.def.scope.name() != "core")
     );
+    let first: Vec<&str> = r
+        .iter()
+        .take(CORE_TOOLS.len())
+        .map(|t| t.def.name)
+        .collect();
+    assert_eq!(first, CORE_TOOLS);
     for t in r.iter() {
         let l = t.listing().unwrap();
         assert_strict(&l["inputSchema"], &format!("{} input", t.def.name));

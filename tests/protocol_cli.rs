@@ -124,8 +124,12 @@ fn integers_written_with_a_fraction_part_are_integers_for_every_tool() {
                 assert_eq!(echo, &json!(v), "{tool} {param}={form}: {sc}");
             }
             if param == "limit" {
-                // get_sbom counts its components as `listed`.
-                let n = sc.get("returned").or_else(|| sc.get("listed"));
+                // The list's counter is `returned`, `listed` (get_sbom's components) or `count`
+                // (see output::COUNTERS).
+                let n = sc
+                    .get("returned")
+                    .or_else(|| sc.get("listed"))
+                    .or_else(|| sc.get("count"));
                 assert!(n.and_then(Value::as_i64).unwrap() <= v, "{sc}");
             }
         }
@@ -204,7 +208,9 @@ fn every_tool_that_waits_sends_progress_when_asked() {
     // (tool, arguments, whether it waits): the README lists exactly the tools that wait.
     let waits = |tool: &str, args: &Value| match tool {
         "get_cpu_info" | "get_system_status" | "get_disk_info" => true,
-        "get_processes" | "get_memory_info" => args["sample_ms"].as_u64().unwrap_or(0) > 0,
+        "get_processes" | "get_memory_info" | "get_network_info" => {
+            args["sample_ms"].as_u64().unwrap_or(0) > 0
+        }
         // Its default sample is 1000 ms.
         "get_disk_io" => args["sample_ms"].as_u64().unwrap_or(1000) > 0,
         _ => false,
@@ -217,6 +223,8 @@ fn every_tool_that_waits_sends_progress_when_asked() {
     cases.push(("get_memory_info".into(), json!({"sample_ms": 50})));
     cases.push(("get_disk_io".into(), json!({"sample_ms": 0})));
     cases.push(("get_disk_io".into(), json!({"sample_ms": 50})));
+    cases.push(("get_network_info".into(), json!({"sample_ms": 0})));
+    cases.push(("get_network_info".into(), json!({"sample_ms": 50})));
     let mut id = 1000;
     for (tool, args) in &cases {
         id += 1;

@@ -128,6 +128,8 @@ pub const COUNTERS: &[(&str, &str)] = &[
     ("count", "mounts"),
     ("count", "jobs"),
     ("count", "units"),
+    ("count", "routes"),
+    ("count", "sockets"),
 ];
 
 /// Make the counters of a capped result agree with its arrays (see [`COUNTERS`]).

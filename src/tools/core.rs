@@ -104,14 +104,15 @@ pub static TOOLS: &[ToolDef] = &[
         handler: blockdev::handler,
     },
     ToolDef {
-        // Low: a few sysfs reads per interface, up to 512 interfaces.
+        // Medium: `sample_ms` up to 2000 ms, more than the 1 s of Low leaves; without it, a
+        // few sysfs reads per interface (up to 512) and five small /proc files.
         name: "get_network_info",
         title: "Network interfaces",
-        description: "Network interfaces with state, MTU, MAC address, link speed, IPv4 and IPv6 addresses, and receive/transmit byte, packet, error and drop counters.",
+        description: "Network interfaces with state, MTU, MAC address, link speed, IPv4 and IPv6 addresses, and receive/transmit byte, packet, error and drop counters from /proc/net/dev; with `sample_ms` above 0 also their per-second rates measured over `sample_ms` (an interface that appears, vanishes or has a counter reset mid-sample gets a reason instead). Also the IPv4 (main table) and IPv6 default routes with gateway, interface and metric, and socket counts per protocol from /proc/net/sockstat and sockstat6 (TCP in use, orphaned, time-wait, allocated, memory; UDP, RAW, FRAG).",
         scope: Scope::Core,
-        impact: Impact::Low,
+        impact: Impact::Medium,
         annotations: Annotations::READ_LOCAL,
-        input_schema: NO_ARGS,
+        input_schema: network::INPUT,
         output_schema: network::OUTPUT,
         handler: network::handler,
     },
