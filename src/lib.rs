@@ -141,7 +141,7 @@ pub mod testing {
         /// From `crate::tools::parse`: the pure parsers the diskstats, vmstat and sysblock fuzz
         /// targets feed.
         pub mod parse {
-            pub use crate::tools::parse::{diskstats, sysblock, vmstat};
+            pub use crate::tools::parse::{cgroup, diskstats, pidio, sysblock, vmstat};
         }
         /// From `crate::tools::procfs`: the pure parsers the `procfs` fuzz target feeds.
         pub mod procfs {
