@@ -95,6 +95,10 @@ pub mod testing {
         pub mod fence {
             pub use crate::output::fence::Fence;
         }
+        /// From `crate::output::order`: the TOON reference test writes its JSON in this order.
+        pub mod order {
+            pub use crate::output::order::Ordered;
+        }
         /// From `crate::output::redact`.
         pub mod redact {
             pub use crate::output::redact::{RedactionSettings, Redactor, default_patterns};

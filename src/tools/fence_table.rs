@@ -96,8 +96,10 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
         "get_process",
         true,
         &[
+            "/cgroup_hierarchy",
             "/cgroup_reason",
             "/container_id",
+            "/container_runtime",
             "/io_reason",
             "/open_fds_reason",
             "/start_time_utc",
