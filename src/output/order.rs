@@ -32,14 +32,16 @@ pub const FIRST: &[&str] = &[
     "state",
 ];
 
-/// Keys that come last, in this order: long free text, the command line last of all.
+/// Keys that come last, in this order: long free text, the command line last of all (its
+/// truncation flag just before it, where a table row can still be read), then the `truncated`
+/// marker of the whole result.
 pub const LAST: &[&str] = &[
     "description",
     "error",
     "message",
     "command",
-    "cmdline",
     "cmdline_truncated",
+    "cmdline",
     "truncated",
 ];
 

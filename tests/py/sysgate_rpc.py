@@ -240,8 +240,21 @@ CORE_TOOLS = [
     "get_block_devices",
     "get_network_info",
     "get_processes",
+    "get_process",
     "get_uptime",
     "get_load",
     "get_temperature",
     "whoami",
 ]
+
+
+# The least a tool with required arguments needs to run: every other tool is called with none.
+# pid 1 exists on every host and in every container.
+REQUIRED_ARGS = {
+    "get_process": {"pid": 1},
+}
+
+
+def minimal_args(name: str) -> dict:
+    """Arguments for calling `name` "with no arguments": none, or only what it requires."""
+    return dict(REQUIRED_ARGS.get(name, {}))
