@@ -17,6 +17,7 @@
 //! 5. the binary's size;
 //! 6. `get_disk_io`, `get_block_devices` and `get_memory_info` with `pressure: true`, without a
 //!    sample (`--proc-calls` each);
+//! 7. `get_process` of the server's own process and of pid 1 (`--proc-calls` each);
 //!
 //! plus `get_uptime` throughput with 8 requests pipelined.
 #![allow(
@@ -450,6 +451,15 @@ fn main() {
         sequential(&mut s, tool, &args, 10);
         let st = sequential(&mut s, tool, &args, o.proc_calls);
         println!("{tool} {args}: {}", st.line(Unit::Millis));
+    }
+
+    // One process in full: about ten small /proc reads and a scan of its fd directory.
+    println!("\n## 7. get_process (target <= 1 ms)");
+    let server_pid: u64 = s.pid().parse().unwrap();
+    for args in [json!({"pid": server_pid}), json!({"pid": 1})] {
+        sequential(&mut s, "get_process", &args, 10);
+        let st = sequential(&mut s, "get_process", &args, o.proc_calls);
+        println!("get_process {args}: {}", st.line(Unit::Micros));
     }
 
     let up = sequential(&mut s, "get_uptime", &json!({}), o.warmup);

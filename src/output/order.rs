@@ -68,7 +68,7 @@ pub fn entries(map: &Map<String, Value>) -> Vec<(&String, &Value)> {
     let mut v: Vec<((u8, u8), &String, &Value)> =
         map.iter().map(|(k, x)| (rank(k, x), k, x)).collect();
     // Stable: equal ranks keep the map's (alphabetical) order.
-    v.sort_by(|a, b| a.0.cmp(&b.0));
+    v.sort_by_key(|e| e.0);
     v.into_iter().map(|(_, k, x)| (k, x)).collect()
 }
 

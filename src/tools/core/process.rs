@@ -203,7 +203,7 @@ fn count_fds(ctx: &Ctx<'_>, pid: u32) -> Result<Got<u64>, ToolError> {
         if entry.is_ok() {
             n += 1;
         }
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             ctx.check()?;
         }
         if n > MAX_FDS_COUNTED {
