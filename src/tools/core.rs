@@ -119,7 +119,7 @@ pub static TOOLS: &[ToolDef] = &[
         // Medium: `sample_ms` up to 2000 ms plus two scans of /proc.
         name: "get_processes",
         title: "Processes",
-        description: "Running processes, sorted by CPU, memory, pid or name, optionally filtered by user, by a substring of the process name and by state. Each has nice, priority, tty, cumulative CPU time and the start time (unix seconds and RFC 3339); the cgroup, systemd unit, container, open descriptors and I/O of one process are in get_process. CPU percent is of one CPU: the lifetime average when `sample_ms` is 0, else measured over `sample_ms`. A summary counts every process by state and names the parents of zombies. Command lines are cut at 1024 characters; environments are never read.",
+        description: "Running processes, sorted by CPU, memory, pid or name, optionally filtered by user, by a substring of the process name and by state. Each has nice, tty and cumulative CPU time as well; priority, the RFC 3339 start time, cgroup, systemd unit, container, open descriptors and I/O of one process are in get_process. CPU percent is of one CPU: the lifetime average when `sample_ms` is 0, else measured over `sample_ms`. A summary counts every process by state and names the parents of zombies. Command lines are cut at 1024 characters; environments are never read.",
         scope: Scope::Core,
         impact: Impact::Medium,
         annotations: Annotations::READ_LOCAL,

@@ -85,12 +85,7 @@ const FENCE_TABLE: &[(&str, bool, &[&str])] = &[
     (
         "get_processes",
         true,
-        &[
-            "/cpu_mode",
-            "/processes/[]/start_time_utc",
-            "/processes/[]/tty",
-            "/sort_by",
-        ],
+        &["/cpu_mode", "/processes/[]/tty", "/sort_by"],
     ),
     (
         "get_process",

@@ -3,9 +3,11 @@
 //! `cmdline` read only for the processes returned. `/proc/PID/environ` is never opened.
 //!
 //! Cost: one small read per process, plus two per returned process. Buffers are reused; the only
-//! per-process allocation is the name. The context fields here are the ones `stat` already holds
-//! (nice, priority, CPU time, tty, start time); those that cost a read or a directory scan each
-//! (cgroup, systemd unit, container, open descriptors, I/O) are only in `get_process`.
+//! per-process allocation is the name. The context fields here are ones `stat` already holds
+//! (nice, tty, CPU time); those that cost a read or a directory scan each (cgroup, systemd unit,
+//! container, open descriptors, I/O) are only in `get_process`, and so are priority and the RFC
+//! 3339 start time: each field of a row costs about 100 bytes per copy of a 500-row answer, and
+//! the peak-RSS budget has little room.
 //!
 //! The same scan counts processes by state and finds the parents of zombies ([`Tally`]), which
 //! `get_system_status` reports too.
@@ -96,10 +98,10 @@ pub const OUTPUT: &str = concat!(
     "properties": {
         "processes": {"type": "array", "maxItems": 500, "items": {
             "type": "object", "additionalProperties": false,
-            "required": ["pid", "ppid", "name", "state", "user", "uid", "threads", "nice",
-                         "priority", "tty", "cpu_percent", "cpu_time_seconds", "rss_bytes",
-                         "mem_percent", "vsz_bytes", "start_time", "start_time_utc", "cmdline",
-                         "cmdline_truncated", "kernel_thread"],
+            "required": ["pid", "ppid", "name", "state", "user", "uid", "threads", "nice", "tty",
+                         "cpu_percent", "cpu_time_seconds", "rss_bytes", "mem_percent",
+                         "vsz_bytes", "start_time", "cmdline", "cmdline_truncated",
+                         "kernel_thread"],
             "properties": {
                 "pid": {"type": "integer", "minimum": 1},
                 "ppid": {"type": "integer", "minimum": 0},
@@ -109,7 +111,6 @@ pub const OUTPUT: &str = concat!(
                 "uid": {"type": "integer", "minimum": 0},
                 "threads": {"type": "integer", "minimum": 0},
                 "nice": {"type": "integer", "minimum": -20, "maximum": 19},
-                "priority": {"type": "integer", "description": "the kernel's: 20 + nice for normal tasks, negative for real-time (ps -o pri shows 39 minus this)"},
                 "tty": {"type": ["string", "null"], "x-sysgate-server-text": true, "description": "controlling terminal (pts/N, ttyN, ttySN, or major:minor), null for none"},
                 "cpu_percent": {"type": "number", "minimum": 0, "description": "percent of one CPU"},
                 "cpu_time_seconds": {"type": "number", "minimum": 0, "description": "user plus system CPU time since the process started"},
@@ -117,7 +118,6 @@ pub const OUTPUT: &str = concat!(
                 "mem_percent": {"type": "number", "minimum": 0, "maximum": 100},
                 "vsz_bytes": {"type": "integer", "minimum": 0},
                 "start_time": {"type": "integer", "description": "unix seconds"},
-                "start_time_utc": {"type": "string", "x-sysgate-server-text": true, "description": "the start time as RFC 3339, UTC"},
                 "cmdline": {"type": "string", "description": "arguments joined by spaces; empty for kernel threads"},
                 "cmdline_truncated": {"type": "boolean"},
                 "kernel_thread": {"type": "boolean"}
@@ -403,7 +403,6 @@ struct Process {
     uid: u32,
     threads: u64,
     nice: i64,
-    priority: i64,
     tty: Option<String>,
     cpu_percent: f64,
     cpu_time_seconds: f64,
@@ -411,7 +410,6 @@ struct Process {
     mem_percent: f64,
     vsz_bytes: u64,
     start_time: i64,
-    start_time_utc: String,
     cmdline: String,
     cmdline_truncated: bool,
     kernel_thread: bool,
@@ -643,7 +641,6 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
             .unwrap_or_else(|| uid.to_string());
         let rss = row.stat.rss_pages.saturating_mul(page);
         let s = row.stat;
-        let start_time = (btime + s.starttime as f64 / hz).round() as i64;
         processes.push(Process {
             pid,
             ppid: s.ppid,
@@ -652,15 +649,13 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
             uid,
             threads: s.num_threads,
             nice: s.nice,
-            priority: s.priority,
             tty: procfs::tty_name(s.tty_nr),
             cpu_percent: round2(row.cpu_percent),
             cpu_time_seconds: round2(s.cpu_ticks() as f64 / hz),
             rss_bytes: rss,
             mem_percent: round2(procfs::percent(rss, mem_total)),
             vsz_bytes: s.vsize,
-            start_time,
-            start_time_utc: procfs::rfc3339_utc(start_time),
+            start_time: (btime + s.starttime as f64 / hz).round() as i64,
             cmdline,
             cmdline_truncated,
             kernel_thread: s.is_kernel_thread(),
