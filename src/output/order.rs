@@ -133,8 +133,8 @@ mod tests {
                 "zzz",
                 "io_reason",
                 "description",
-                "cmdline",
                 "cmdline_truncated",
+                "cmdline",
                 "truncated"
             ]
         );
