@@ -131,7 +131,7 @@ pub static TOOLS: &[ToolDef] = &[
         // Minimal: about ten small /proc reads and one directory scan (capped) for one pid.
         name: "get_process",
         title: "Process details",
-        description: "Everything safe about one process: what get_processes lists (user, state, nice, priority, tty, CPU time and percent, memory, start time as unix seconds, RFC 3339 and seconds after boot, command line), plus its cgroup path, the systemd unit, user unit and slice it names, the container id and runtime where the cgroup shows one (Docker, Podman, containerd, CRI-O, Kubernetes), the open descriptor count and the I/O counters of /proc/PID/io. Counts another user's process cannot give are null with a reason. The environment is never read. A pid that does not exist, or exits while it is read, is an error.",
+        description: "Everything safe about one process: what get_processes lists (user, state, nice, priority, tty, CPU time and percent, memory, start time as unix seconds, RFC 3339 and seconds after boot, command line), plus its cgroup path, the systemd unit, user unit and slice it names, the container id and runtime where the cgroup shows one (Docker, Podman, containerd, CRI-O, Kubernetes), the open descriptor count and the I/O counters of /proc/PID/io. What another user's process does not show (descriptors, I/O) is left out, with a reason. The environment is never read. A pid that does not exist, or exits while it is read, is an error.",
         scope: Scope::Core,
         impact: Impact::Minimal,
         annotations: Annotations::READ_LOCAL,

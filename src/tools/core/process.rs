@@ -5,7 +5,8 @@
 //! `/proc/PID/environ` is never opened. The record is all or nothing: `stat` is read first and
 //! again last, and if the process is gone by then (or the pid now belongs to a newer process,
 //! which has another start time) the call fails rather than mix two processes or report half of
-//! one. A file the server may not read (another user's `fd` or `io`) gives `null` and a reason.
+//! one. A file the server may not read (another user's `fd` or `io`) leaves its field out and
+//! says why in `<field>_reason`.
 
 use std::fs;
 use std::io;
@@ -40,9 +41,7 @@ pub const OUTPUT: &str = r#"{
     "required": ["pid", "ppid", "name", "state", "user", "uid", "threads", "nice", "priority",
                  "tty", "cpu_percent", "cpu_time_seconds", "rss_bytes", "mem_percent",
                  "vsz_bytes", "start_time", "start_time_utc", "start_after_boot_seconds",
-                 "kernel_thread", "cgroup", "cgroup_hierarchy", "systemd_unit",
-                 "systemd_user_unit", "systemd_slice", "container_id", "container_runtime",
-                 "open_fds", "io", "cmdline", "cmdline_truncated"],
+                 "kernel_thread", "cmdline", "cmdline_truncated"],
     "properties": {
         "pid": {"type": "integer", "minimum": 1},
         "ppid": {"type": "integer", "minimum": 0},
@@ -53,7 +52,7 @@ pub const OUTPUT: &str = r#"{
         "threads": {"type": "integer", "minimum": 0},
         "nice": {"type": "integer", "minimum": -20, "maximum": 19},
         "priority": {"type": "integer", "description": "the kernel's: 20 + nice for normal tasks, negative for real-time (ps -o pri shows 39 minus this)"},
-        "tty": {"type": ["string", "null"], "x-sysgate-server-text": true, "description": "controlling terminal (pts/N, ttyN, ttySN, or major:minor), null for none"},
+        "tty": {"type": "string", "x-sysgate-server-text": true, "description": "controlling terminal (pts/N, ttyN, ttySN, or major:minor), ? for none (as ps shows it)"},
         "cpu_percent": {"type": "number", "minimum": 0, "description": "percent of one CPU, averaged over the process's lifetime"},
         "cpu_time_seconds": {"type": "number", "minimum": 0, "description": "user plus system CPU time"},
         "rss_bytes": {"type": "integer", "minimum": 0},
@@ -63,18 +62,18 @@ pub const OUTPUT: &str = r#"{
         "start_time_utc": {"type": "string", "x-sysgate-server-text": true, "description": "the start time as RFC 3339, UTC"},
         "start_after_boot_seconds": {"type": "number", "minimum": 0},
         "kernel_thread": {"type": "boolean"},
-        "cgroup": {"type": ["string", "null"], "description": "the cgroup path (v2, else systemd's v1 hierarchy, else the first v1 one)"},
-        "cgroup_hierarchy": {"type": ["string", "null"], "enum": ["v2", "v1-systemd", "v1", null]},
-        "cgroup_reason": {"type": "string", "x-sysgate-server-text": true, "description": "why cgroup is null"},
-        "systemd_unit": {"type": ["string", "null"], "description": "the system unit (a .service or .scope) the cgroup path names"},
-        "systemd_user_unit": {"type": ["string", "null"], "description": "the unit inside a user manager (user@UID.service)"},
-        "systemd_slice": {"type": ["string", "null"]},
-        "container_id": {"type": ["string", "null"], "x-sysgate-server-text": true, "description": "64 hex digits, when the cgroup path shows a container"},
-        "container_runtime": {"type": ["string", "null"], "enum": ["docker", "podman", "containerd", "cri-o", "kubernetes", null]},
-        "open_fds": {"type": ["integer", "null"], "minimum": 0, "description": "open file descriptors"},
-        "open_fds_reason": {"type": "string", "x-sysgate-server-text": true, "description": "why open_fds is null"},
-        "io": {"type": ["object", "null"], "additionalProperties": false,
-            "description": "cumulative I/O from /proc/PID/io: rchar/wchar count every read and write call, read_bytes/write_bytes what reached storage",
+        "cgroup": {"type": "string", "description": "the cgroup path (v2, else systemd's v1 hierarchy, else the first v1 one); absent with cgroup_reason when unknown"},
+        "cgroup_hierarchy": {"type": "string", "enum": ["v2", "v1-systemd", "v1"]},
+        "cgroup_reason": {"type": "string", "x-sysgate-server-text": true, "description": "why cgroup is absent"},
+        "systemd_unit": {"type": "string", "description": "the system unit (a .service or .scope) the cgroup path names, when it names one"},
+        "systemd_user_unit": {"type": "string", "description": "the unit inside a user manager (user@UID.service)"},
+        "systemd_slice": {"type": "string"},
+        "container_id": {"type": "string", "x-sysgate-server-text": true, "pattern": "^[0-9a-f]{64}$", "description": "when the cgroup path shows a container"},
+        "container_runtime": {"type": "string", "enum": ["docker", "podman", "containerd", "cri-o", "kubernetes"]},
+        "open_fds": {"type": "integer", "minimum": 0, "description": "open file descriptors; absent with open_fds_reason when they cannot be counted"},
+        "open_fds_reason": {"type": "string", "x-sysgate-server-text": true, "description": "why open_fds is absent"},
+        "io": {"type": "object", "additionalProperties": false,
+            "description": "cumulative I/O from /proc/PID/io (absent with io_reason when unreadable): rchar/wchar count every read and write call, read_bytes/write_bytes what reached storage",
             "required": ["rchar", "wchar", "syscr", "syscw", "read_bytes", "write_bytes", "cancelled_write_bytes"],
             "properties": {
                 "rchar": {"type": "integer", "minimum": 0},
@@ -86,7 +85,7 @@ pub const OUTPUT: &str = r#"{
                 "cancelled_write_bytes": {"type": "integer", "minimum": 0}
             }
         },
-        "io_reason": {"type": "string", "x-sysgate-server-text": true, "description": "why io is null"},
+        "io_reason": {"type": "string", "x-sysgate-server-text": true, "description": "why io is absent"},
         "cmdline": {"type": "string", "description": "arguments joined by spaces; empty for kernel threads and zombies"},
         "cmdline_truncated": {"type": "boolean"}
     }
@@ -103,7 +102,7 @@ struct Process {
     threads: u64,
     nice: i64,
     priority: i64,
-    tty: Option<String>,
+    tty: String,
     cpu_percent: f64,
     cpu_time_seconds: f64,
     rss_bytes: u64,
@@ -113,18 +112,27 @@ struct Process {
     start_time_utc: String,
     start_after_boot_seconds: f64,
     kernel_thread: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cgroup: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     cgroup_hierarchy: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cgroup_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     systemd_unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     systemd_user_unit: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     systemd_slice: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     container_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     container_runtime: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     open_fds: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     open_fds_reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     io: Option<Io>,
     #[serde(skip_serializing_if = "Option::is_none")]
     io_reason: Option<String>,
@@ -168,7 +176,7 @@ fn got_err<T>(what: &str, e: &io::Error) -> Got<T> {
 /// `ESRCH` on Linux (a stable ABI number).
 const ESRCH: i32 = 3;
 
-/// The value, or `null` and why.
+/// The value, or why there is none.
 fn split<T>(got: Got<T>, missing: &str) -> (Option<T>, Option<String>) {
     match got {
         Got::Value(v) => (Some(v), None),
@@ -359,7 +367,7 @@ fn describe(
         threads: s.num_threads,
         nice: s.nice,
         priority: s.priority,
-        tty: procfs::tty_name(s.tty_nr),
+        tty: procfs::tty_name(s.tty_nr).unwrap_or_else(|| "?".to_owned()),
         cpu_percent: if age > 0.0 {
             round2(s.cpu_ticks() as f64 / hz / age * 100.0)
         } else {

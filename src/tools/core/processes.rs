@@ -76,10 +76,10 @@ macro_rules! summary_schema {
                     "description": "processes with unreaped zombie children, most zombies first (at most 20)",
                     "items": {
                         "type": "object", "additionalProperties": false,
-                        "required": ["ppid", "name", "zombies"],
+                        "required": ["ppid", "zombies"],
                         "properties": {
                             "ppid": {"type": "integer", "minimum": 0},
-                            "name": {"type": ["string", "null"], "description": "null when the parent has exited since"},
+                            "name": {"type": "string", "description": "absent when the parent has exited since"},
                             "zombies": {"type": "integer", "minimum": 1}
                         }
                     }
@@ -111,7 +111,7 @@ pub const OUTPUT: &str = concat!(
                 "uid": {"type": "integer", "minimum": 0},
                 "threads": {"type": "integer", "minimum": 0},
                 "nice": {"type": "integer", "minimum": -20, "maximum": 19},
-                "tty": {"type": ["string", "null"], "x-sysgate-server-text": true, "description": "controlling terminal (pts/N, ttyN, ttySN, or major:minor), null for none"},
+                "tty": {"type": "string", "x-sysgate-server-text": true, "description": "controlling terminal (pts/N, ttyN, ttySN, or major:minor), ? for none (as ps shows it)"},
                 "cpu_percent": {"type": "number", "minimum": 0, "description": "percent of one CPU"},
                 "cpu_time_seconds": {"type": "number", "minimum": 0, "description": "user plus system CPU time since the process started"},
                 "rss_bytes": {"type": "integer", "minimum": 0},
@@ -315,6 +315,7 @@ pub(super) struct ByState {
 #[derive(Serialize, Debug, PartialEq, Eq)]
 pub(super) struct ZombieParent {
     ppid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
     zombies: u64,
 }
@@ -355,7 +356,7 @@ impl Tally {
         *slot += 1;
     }
 
-    /// The summary; the parents' names are read now (a parent that has exited since is `null`).
+    /// The summary; the parents' names are read now (a parent that has exited since has none).
     fn finish(self, reader: &mut Reader) -> Summary {
         let mut parents: Vec<(u32, u64)> = self.zombie_parents.into_iter().collect();
         parents.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
@@ -403,7 +404,7 @@ struct Process {
     uid: u32,
     threads: u64,
     nice: i64,
-    tty: Option<String>,
+    tty: String,
     cpu_percent: f64,
     cpu_time_seconds: f64,
     rss_bytes: u64,
@@ -649,7 +650,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
             uid,
             threads: s.num_threads,
             nice: s.nice,
-            tty: procfs::tty_name(s.tty_nr),
+            tty: procfs::tty_name(s.tty_nr).unwrap_or_else(|| "?".to_owned()),
             cpu_percent: round2(row.cpu_percent),
             cpu_time_seconds: round2(s.cpu_ticks() as f64 / hz),
             rss_bytes: rss,
