@@ -20,6 +20,7 @@
 //! 7. `get_sessions_and_time` and the hooks tools with default arguments (`--proc-calls` each);
 //! 8. `get_network_info` without a sample, `get_listening_ports`, `get_routes` and
 //!    `get_dns_config` (`--proc-calls` each);
+//! 9. `get_process` of the server's own process and of pid 1 (`--proc-calls` each);
 //!
 //! plus `get_uptime` throughput with 8 requests pipelined.
 #![allow(
@@ -484,6 +485,15 @@ fn main() {
         sequential(&mut s, tool, &args, 10);
         let st = sequential(&mut s, tool, &args, o.proc_calls);
         println!("{tool} {args}: {}", st.line(Unit::Millis));
+    }
+
+    // One process in full: about ten small /proc reads and a scan of its fd directory.
+    println!("\n## 9. get_process (target <= 1 ms)");
+    let server_pid: u64 = s.pid().parse().unwrap();
+    for args in [json!({"pid": server_pid}), json!({"pid": 1})] {
+        sequential(&mut s, "get_process", &args, 10);
+        let st = sequential(&mut s, "get_process", &args, o.proc_calls);
+        println!("get_process {args}: {}", st.line(Unit::Micros));
     }
 
     let up = sequential(&mut s, "get_uptime", &json!({}), o.warmup);

@@ -126,6 +126,10 @@ pub mod testing {
         pub mod fence {
             pub use crate::output::fence::Fence;
         }
+        /// From `crate::output::order`: the TOON reference test writes its JSON in this order.
+        pub mod order {
+            pub use crate::output::order::Ordered;
+        }
         /// From `crate::output::redact`.
         pub mod redact {
             pub use crate::output::redact::{RedactionSettings, Redactor, default_patterns};
@@ -172,9 +176,9 @@ pub mod testing {
         /// From `crate::tools::parse`: the pure parsers the diskstats, journal, vmstat and
         /// sysblock fuzz targets feed.
         pub mod parse {
+            pub use crate::tools::parse::{cgroup, diskstats, journal, pidio, sysblock, vmstat};
             /// The sessions and hooks parsers (utmp, crontab, unit file, modules fuzz targets).
             pub use crate::tools::parse::{crontab, kernel, modules, unit_file, utmp};
-            pub use crate::tools::parse::{diskstats, journal, sysblock, vmstat};
             /// The kernel log record and syslog stamp parsers (`kmsg`, `syslog` fuzz targets).
             pub use crate::tools::parse::{kmsg, syslog};
             /// The network parsers (routes, sockstat, socket tables, resolv.conf) the

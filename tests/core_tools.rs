@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::{Cancel, Registry};
 
-const CORE_TOOLS: [&str; 13] = [
+const CORE_TOOLS: [&str; 14] = [
     "get_system_status",
     "get_cpu_info",
     "get_memory_info",
@@ -29,6 +29,7 @@ const CORE_TOOLS: [&str; 13] = [
     "get_block_devices",
     "get_network_info",
     "get_processes",
+    "get_process",
     "get_uptime",
     "get_load",
     "get_temperature",
@@ -145,17 +146,27 @@ fn registry_has_the_core_tools_in_order_with_strict_schemas() {
     }
 }
 
+/// No arguments, or only the ones a tool requires (pid 1 exists everywhere).
+fn required_args(name: &str) -> Value {
+    match name {
+        "get_process" => json!({"pid": 1}),
+        _ => json!({}),
+    }
+}
+
 #[test]
 fn every_tool_runs_with_default_args_and_matches_its_schema() {
     for name in CORE_TOOLS {
-        call(name, json!({}));
+        call(name, required_args(name));
     }
 }
 
 #[test]
 fn every_tool_refuses_unknown_arguments() {
     for name in CORE_TOOLS {
-        match call_with(name, json!({"bogus": 1}), None, &Cancel::default(), None) {
+        let mut args = required_args(name);
+        args["bogus"] = json!(1);
+        match call_with(name, args, None, &Cancel::default(), None) {
             Err(ToolError::InvalidArgument { argument, .. }) => assert_eq!(argument, "bogus"),
             other => panic!("{name}: {other:?}"),
         }

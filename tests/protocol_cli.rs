@@ -215,7 +215,12 @@ fn every_tool_that_waits_sends_progress_when_asked() {
         "get_disk_io" => args["sample_ms"].as_u64().unwrap_or(1000) > 0,
         _ => false,
     };
-    let mut cases: Vec<(String, Value)> = tools.iter().map(|t| (t.clone(), json!({}))).collect();
+    // Every tool with no arguments, or only the ones it requires.
+    let required = |t: &str| match t {
+        "get_process" => json!({"pid": 1}),
+        _ => json!({}),
+    };
+    let mut cases: Vec<(String, Value)> = tools.iter().map(|t| (t.clone(), required(t))).collect();
     for ms in [0, 50, 300] {
         cases.push(("get_processes".into(), json!({"sample_ms": ms, "limit": 1})));
     }

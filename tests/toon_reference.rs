@@ -20,6 +20,7 @@ use std::process::Command;
 
 use serde_json::{Map, Value, json};
 use sysgate::testing::output::fence::Fence;
+use sysgate::testing::output::order::Ordered;
 use sysgate::testing::output::toon::{encode, encode_into};
 
 const HOSTILE_STRINGS: &[&str] = &[
@@ -369,15 +370,22 @@ fn encoder_agrees_with_the_reference_decoder() {
     let pairs = dir.path("pairs.jsonl");
     {
         let mut file = std::fs::File::create(&pairs).expect("create the pairs file");
+        // The JSON is written with its fields in the display order the encoder uses (the
+        // checker compares key order too), so this also checks that TOON keeps that order.
+        let pair = |value: &Value, toon: String| {
+            format!(
+                "{{\"json\":{},\"toon\":{}}}",
+                serde_json::to_string(&Ordered(value)).expect("JSON"),
+                Value::String(toon)
+            )
+        };
         for value in corpus() {
-            let line = json!({"json": value, "toon": encode(&value)});
-            writeln!(file, "{line}").expect("write a pair");
+            writeln!(file, "{}", pair(&value, encode(&value))).expect("write a pair");
         }
         // The same documents as they come out of a fence: the text between the tag lines is
         // what the reference decodes.
         for value in fenced_corpus() {
-            let line = json!({"json": value, "toon": unfence(&value)});
-            writeln!(file, "{line}").expect("write a pair");
+            writeln!(file, "{}", pair(&value, unfence(&value))).expect("write a pair");
         }
     }
     let out = Command::new("node")

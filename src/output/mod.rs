@@ -13,7 +13,8 @@
 //!    cut, and guarantees the compact JSON is at most `max_bytes`. Its [`caps::Truncation::hint`]
 //!    goes into the text block. [`caps::CapError`] means the result cannot fit at all.
 //! 3. Rendering of the text block, from the same capped value: compact JSON, or
-//!    [`toon::encode`] for `format: "toon"`.
+//!    [`toon::encode`] for `format: "toon"`, both with every object's fields in the display order
+//!    of [`order`] (identity first, long text last).
 //! 4. [`fence`]: when [`trust::Trust::has_host_text`] says the result holds any string the
 //!    server did not write (the rule is in [`trust`]), the whole text block is wrapped with a
 //!    per-response [`fence::Fence`]. Both renderers escape `<` and its look-alikes, so the fenced
@@ -24,6 +25,7 @@
 
 pub mod caps;
 pub mod fence;
+pub mod order;
 pub mod redact;
 mod settings;
 pub mod toon;
@@ -164,7 +166,7 @@ fn write_text(out: &mut String, value: &Value, format: Format) {
             bytes.reserve_exact(caps::json_size(value) + TEXT_TAIL_ROOM);
             // Writing into a Vec cannot fail, and serde_json writes UTF-8.
             let mut ser = serde_json::Serializer::with_formatter(&mut bytes, LtEscaping);
-            let _ = serde::Serialize::serialize(value, &mut ser);
+            let _ = serde::Serialize::serialize(&order::Ordered(value), &mut ser);
             *out = String::from_utf8(bytes)
                 .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
         }
@@ -231,6 +233,23 @@ pub(crate) mod tests {
             assert!(!text.contains(fence::is_lt_like), "{text}");
             assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), v);
         }
+    }
+
+    #[test]
+    fn both_text_formats_put_fields_in_display_order() {
+        let v = json!({"processes": [{"cmdline": "sleep 1", "name": "sleep", "pid": 7, "nice": 0}], "returned": 1});
+        let mut text = String::new();
+        write_text(&mut text, &v, Format::Json);
+        assert_eq!(
+            text,
+            r#"{"returned":1,"processes":[{"pid":7,"name":"sleep","nice":0,"cmdline":"sleep 1"}]}"#
+        );
+        let mut text = String::new();
+        write_text(&mut text, &v, Format::Toon);
+        assert_eq!(
+            text,
+            "returned: 1\nprocesses[1]{pid,name,nice,cmdline}:\n  7,sleep,0,sleep 1"
+        );
     }
 
     #[test]

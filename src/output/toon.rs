@@ -26,8 +26,8 @@
 //! fence (a string holding one is always quoted). Keys are bare only when they match
 //! `[A-Za-z_][A-Za-z0-9_.]*`. Numbers are written as JavaScript's `String(n)` writes them (`1`, not
 //! `1.0`; `1e+21`; `1e-7`; `-0` as `0`); 64-bit integers are written exactly, and a decoder
-//! reading them as doubles loses the same precision `JSON.parse` would. Map keys come out in the
-//! `Map`'s order.
+//! reading them as doubles loses the same precision `JSON.parse` would. Fields come out in the
+//! display order of [`super::order`] (identity first, long text last), as in the JSON text.
 //!
 //! The output has no trailing newline and no trailing spaces. Its correctness is checked against
 //! the reference decoder by `tests/toon_reference.rs` (see `tests/toon/check.mjs`).
@@ -39,14 +39,14 @@
 //!     "procs": [{"pid": 1, "name": "init"}, {"pid": 42, "name": "sshd: root"}],
 //!     "tags": ["a", "b"],
 //! }));
-//! assert_eq!(doc, "host: web-01\nprocs[2]{name,pid}:\n  init,1\n  \"sshd: root\",42\ntags[2]: a,b");
+//! assert_eq!(doc, "host: web-01\nprocs[2]{pid,name}:\n  1,init\n  42,\"sshd: root\"\ntags[2]: a,b");
 //! ```
 
 use std::fmt::Write as _;
 
 use serde_json::{Map, Number, Value};
 
-use super::fence;
+use super::{fence, order};
 
 /// Spaces per indentation level.
 const INDENT: usize = 2;
@@ -100,7 +100,7 @@ impl Writer {
     }
 
     fn fields(&mut self, map: &Map<String, Value>, depth: usize) {
-        for (key, value) in map {
+        for (key, value) in order::entries(map) {
             self.field(key, value, depth);
         }
     }
@@ -142,7 +142,7 @@ impl Writer {
     fn array_after_key(&mut self, items: &[Value], inner: usize) {
         if items.iter().all(is_primitive) {
             self.inline_primitives(items);
-        } else if let Some((columns, in_order)) = tabular_columns(items) {
+        } else if let Some(columns) = tabular_columns(items) {
             self.header(items.len());
             self.out.push('{');
             for (i, column) in columns.iter().enumerate() {
@@ -155,20 +155,11 @@ impl Writer {
             for row in items {
                 self.line(inner);
                 let Value::Object(map) = row else { continue };
-                if in_order {
-                    for (i, cell) in map.values().enumerate() {
-                        if i > 0 {
-                            self.out.push(',');
-                        }
-                        self.primitive(cell);
+                for (i, column) in columns.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push(',');
                     }
-                } else {
-                    for (i, column) in columns.iter().enumerate() {
-                        if i > 0 {
-                            self.out.push(',');
-                        }
-                        self.primitive(map.get(column.as_str()).unwrap_or(&Value::Null));
-                    }
+                    self.primitive(map.get(column.as_str()).unwrap_or(&Value::Null));
                 }
             }
         } else {
@@ -220,7 +211,7 @@ impl Writer {
 
     /// An object as a list item: its first field on the hyphen line, the rest at `depth + 1`.
     fn object_item(&mut self, map: &Map<String, Value>, depth: usize) {
-        let mut fields = map.iter();
+        let mut fields = order::entries(map).into_iter();
         let Some((key, first)) = fields.next() else {
             self.line(depth);
             self.out.push('-');
@@ -306,39 +297,33 @@ fn is_primitive(v: &Value) -> bool {
     !matches!(v, Value::Array(_) | Value::Object(_))
 }
 
-/// The column names when `items` can be a table: all objects, with the same non-empty key set,
-/// and only primitive values. The flag says every row lists its keys in the columns' order (always
-/// so with sorted maps), so that cells can be taken in order rather than looked up.
-fn tabular_columns(items: &[Value]) -> Option<(Vec<&String>, bool)> {
+/// The column names, in display order ([`order`]), when `items` can be a table: all objects, with
+/// the same non-empty key set, and only primitive values (so the order depends on the names alone
+/// and is the same for every row).
+fn tabular_columns(items: &[Value]) -> Option<Vec<&String>> {
     let Some(Value::Object(first)) = items.first() else {
         return None;
     };
     if first.is_empty() {
         return None;
     }
-    let columns: Vec<&String> = first.keys().collect();
-    let mut in_order = true;
     for item in items {
         let Value::Object(map) = item else {
             return None;
         };
-        if map.len() != columns.len() {
+        let same = map.len() == first.len()
+            && if map.keys().eq(first.keys()) {
+                map.values().all(is_primitive)
+            } else {
+                first
+                    .keys()
+                    .all(|c| map.get(c.as_str()).is_some_and(is_primitive))
+            };
+        if !same {
             return None;
         }
-        let row_in_order = map.keys().eq(columns.iter().copied());
-        let ok = if row_in_order {
-            map.values().all(is_primitive)
-        } else {
-            columns
-                .iter()
-                .all(|c| map.get(c.as_str()).is_some_and(is_primitive))
-        };
-        if !ok {
-            return None;
-        }
-        in_order &= row_in_order;
     }
-    Some((columns, in_order))
+    Some(order::entries(first).into_iter().map(|(k, _)| k).collect())
 }
 
 /// `[A-Za-z_][A-Za-z0-9_.]*`
@@ -637,8 +622,9 @@ mod tests {
 
     #[test]
     fn nested_objects_and_empty_values() {
+        // Scalars before nested values (the display order of `order`).
         let v = json!({"a": {"b": {"c": 1}, "e": {}}, "l": [], "z": null});
-        assert_eq!(encode(&v), "a:\n  b:\n    c: 1\n  e:\nl: []\nz: null");
+        assert_eq!(encode(&v), "z: null\na:\n  b:\n    c: 1\n  e:\nl: []");
     }
 
     #[test]
@@ -665,17 +651,18 @@ mod tests {
 
     #[test]
     fn list_item_objects_whose_first_field_is_complex() {
+        // Every field nested (scalars would come first in the display order).
         let v = json!({"m": [
-            {"a": [{"p": 1}, {"p": 2}], "z": 0},
-            {"a": {"deep": {"x": 1}}, "z": 1},
-            {"a": [[1], {"q": 2}], "z": 2},
-            {"a": [], "z": 3},
-            {"a": {}, "z": 4},
+            {"a": [{"p": 1}, {"p": 2}], "z": [0]},
+            {"a": {"deep": {"x": 1}}, "z": [1]},
+            {"a": [[1], {"q": 2}], "z": [2]},
+            {"a": [], "z": [3]},
+            {"a": {}, "z": [4]},
             1
         ]});
         assert_eq!(
             encode(&v),
-            "m[6]:\n  - a[2]{p}:\n      1\n      2\n    z: 0\n  - a:\n      deep:\n        x: 1\n    z: 1\n  - a[2]:\n      - [1]: 1\n      - q: 2\n    z: 2\n  - a: []\n    z: 3\n  - a:\n    z: 4\n  - 1"
+            "m[6]:\n  - a[2]{p}:\n      1\n      2\n    z[1]: 0\n  - a:\n      deep:\n        x: 1\n    z[1]: 1\n  - a[2]:\n      - [1]: 1\n      - q: 2\n    z[1]: 2\n  - a: []\n    z[1]: 3\n  - a:\n    z[1]: 4\n  - 1"
         );
     }
 

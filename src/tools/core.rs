@@ -22,6 +22,7 @@ mod diskio;
 mod load;
 mod memory;
 mod network;
+mod process;
 mod processes;
 mod sessions;
 mod status;
@@ -34,7 +35,7 @@ pub static TOOLS: &[ToolDef] = &[
         // Low: the 100 ms sample overlaps a statfs pass capped at 600 ms, inside 1 s.
         name: "get_system_status",
         title: "System status",
-        description: "One-call overview of this host: hostname, OS, kernel, uptime, load averages, CPU usage (sampled over 100 ms), memory use and the five fullest filesystems.",
+        description: "One-call overview of this host: hostname, OS, kernel, uptime, load averages, CPU usage (sampled over 100 ms), memory use, the five fullest filesystems, and processes counted by state with the parents of zombies.",
         scope: Scope::Core,
         impact: Impact::Low,
         annotations: Annotations::READ_LOCAL,
@@ -120,13 +121,25 @@ pub static TOOLS: &[ToolDef] = &[
         // Medium: `sample_ms` up to 2000 ms plus two scans of /proc.
         name: "get_processes",
         title: "Processes",
-        description: "Running processes, sorted by CPU, memory, pid or name, optionally filtered by user and by a substring of the process name. CPU percent is of one CPU: the lifetime average when `sample_ms` is 0, else measured over `sample_ms`. Command lines are cut at 1024 characters; environments are never read.",
+        description: "Running processes, sorted by CPU, memory, pid or name, optionally filtered by user, by a substring of the process name and by state. Each has nice, tty and cumulative CPU time as well; priority, the RFC 3339 start time, cgroup, systemd unit, container, open descriptors and I/O of one process are in get_process. CPU percent is of one CPU: the lifetime average when `sample_ms` is 0, else measured over `sample_ms`. A summary counts every process by state and names the parents of zombies. Command lines are cut at 1024 characters; environments are never read.",
         scope: Scope::Core,
         impact: Impact::Medium,
         annotations: Annotations::READ_LOCAL,
         input_schema: processes::INPUT,
         output_schema: processes::OUTPUT,
         handler: processes::handler,
+    },
+    ToolDef {
+        // Minimal: about ten small /proc reads and one directory scan (capped) for one pid.
+        name: "get_process",
+        title: "Process details",
+        description: "Everything safe about one process: what get_processes lists (user, state, nice, priority, tty, CPU time and percent, memory, start time as unix seconds, RFC 3339 and seconds after boot, command line), plus its cgroup path, the systemd unit, user unit and slice it names, the container id and runtime where the cgroup shows one (Docker, Podman, containerd, CRI-O, Kubernetes), the open descriptor count and the I/O counters of /proc/PID/io. What another user's process does not show (descriptors, I/O) is left out, with a reason. The environment is never read. A pid that does not exist, or exits while it is read, is an error.",
+        scope: Scope::Core,
+        impact: Impact::Minimal,
+        annotations: Annotations::READ_LOCAL,
+        input_schema: process::INPUT,
+        output_schema: process::OUTPUT,
+        handler: process::handler,
     },
     ToolDef {
         name: "get_uptime",

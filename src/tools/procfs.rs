@@ -817,6 +817,13 @@ pub struct PidStat {
     pub utime: u64,
     pub stime: u64,
     pub num_threads: u64,
+    /// The kernel's priority: 20 + nice for normal tasks, negative for real-time ones
+    /// (`ps -o pri` shows 39 minus this).
+    pub priority: i64,
+    /// Nice value, -20..=19.
+    pub nice: i64,
+    /// Controlling terminal, encoded as the kernel's `dev_t` (0: none); see [`tty_name`].
+    pub tty_nr: i64,
     /// Start time, clock ticks after boot.
     pub starttime: u64,
     pub vsize: u64,
@@ -870,11 +877,55 @@ pub fn parse_pid_stat(text: &[u8]) -> Option<PidStat> {
         utime: num(11)?,
         stime: num(12)?,
         num_threads: num(17)?,
+        priority: f[15].parse().ok()?,
+        nice: f[16].parse().ok().filter(|n| (-20..=19).contains(n))?,
+        tty_nr: f[4].parse().ok()?,
         starttime: num(19)?,
         vsize: num(20)?,
         // rss is a signed long in the kernel's format; a negative value means nothing resident.
         rss_pages: u64::try_from(f[21].parse::<i64>().ok()?).unwrap_or(0),
     })
+}
+
+/// The terminal `tty_nr` of `/proc/PID/stat` names, as `ps` shows it: `pts/N` (Unix 98 pseudo
+/// terminals, majors 136..=143), `ttyN` (virtual consoles, major 4 below minor 64), `ttySN`
+/// (serial ports, major 4 from minor 64), `tty` and `console` (major 5). `None` for no terminal;
+/// any other device as `major:minor`, never a guessed name.
+pub fn tty_name(tty_nr: i64) -> Option<String> {
+    // A dev_t squeezed into an int: the major in bits 8..20, the minor in bits 0..8 and 20..32.
+    let nr = u32::try_from(tty_nr).ok().filter(|n| *n != 0)?;
+    let major = (nr >> 8) & 0xfff;
+    let minor = (nr & 0xff) | ((nr >> 12) & 0xf_ff00);
+    Some(match (major, minor) {
+        (136..=143, m) => format!("pts/{}", (major - 136) * 256 + m),
+        (4, m @ 0..=63) => format!("tty{m}"),
+        (4, m) => format!("ttyS{}", m - 64),
+        (5, 0) => "tty".to_owned(),
+        (5, 1) => "console".to_owned(),
+        (5, 2) => "ptmx".to_owned(),
+        (major, minor) => format!("{major}:{minor}"),
+    })
+}
+
+/// Unix seconds as RFC 3339 in UTC (`2026-12-02T00:28:19Z`); times before 1970 as the epoch.
+pub fn rfc3339_utc(unix: i64) -> String {
+    let secs = u64::try_from(unix).unwrap_or(0);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    // H. Hinnant's civil_from_days for non-negative days (as the audit log's timestamps).
+    let z = days + 719_468;
+    let (era, doe) = (z / 146_097, z % 146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + u64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
 }
 
 /// A readable name for a `/proc/PID/stat` state letter.
@@ -905,6 +956,20 @@ pub fn parse_status_uids(text: &[u8]) -> Option<(u32, u32)> {
     let real = it.next()?.parse().ok()?;
     let effective = it.next()?.parse().ok()?;
     Some((real, effective))
+}
+
+/// The first number of a `Key:\tvalue` line of `/proc/PID/status` (e.g. `Tgid`).
+pub fn parse_status_number(text: &[u8], key: &str) -> Option<u64> {
+    let line = text.split(|b| *b == b'\n').find(|l| {
+        l.strip_prefix(key.as_bytes())
+            .is_some_and(|rest| rest.first() == Some(&b':'))
+    })?;
+    std::str::from_utf8(&line[key.len() + 1..])
+        .ok()?
+        .split_ascii_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// `/proc/PID/cmdline` (NUL-separated arguments) as one line, arguments joined by spaces, cut at
@@ -1451,6 +1516,66 @@ mod tests {
         assert_eq!(s.comm, "\u{fffd}\u{fffd}");
         assert!(s.is_kernel_thread());
         assert_eq!(s.rss_pages, 0);
+    }
+
+    #[test]
+    fn pid_stat_context_fields() {
+        let s = parse_pid_stat(b"9 (x) S 1 9 9 34816 -1 0 0 0 0 0 7 3 0 0 25 5 1 0 1 1 1").unwrap();
+        assert_eq!((s.priority, s.nice, s.tty_nr), (25, 5, 34816));
+        assert_eq!(s.cpu_ticks(), 10);
+        // Real-time priorities are negative; a nice outside -20..=19 is not a stat line.
+        let s = parse_pid_stat(b"9 (x) S 1 9 9 0 -1 0 0 0 0 0 7 3 0 0 -51 0 1 0 1 1 1").unwrap();
+        assert_eq!(s.priority, -51);
+        assert_eq!(
+            parse_pid_stat(b"9 (x) S 1 9 9 0 -1 0 0 0 0 0 7 3 0 0 20 20 1 0 1 1 1"),
+            None
+        );
+        assert_eq!(
+            parse_pid_stat(b"9 (x) S 1 9 9 zz -1 0 0 0 0 0 7 3 0 0 20 0 1 0 1 1 1"),
+            None
+        );
+    }
+
+    #[test]
+    fn status_numbers() {
+        let text = b"Name:\tbash\nTgid:\t42\nTgidX:\t7\nPid:\t43\nBad:\tx\n";
+        assert_eq!(parse_status_number(text, "Tgid"), Some(42));
+        assert_eq!(parse_status_number(text, "Pid"), Some(43));
+        assert_eq!(parse_status_number(text, "Bad"), None);
+        assert_eq!(parse_status_number(text, "Gone"), None);
+        assert_eq!(parse_status_number(b"Tgid:", "Tgid"), None);
+    }
+
+    #[test]
+    fn tty_numbers() {
+        // (tty_nr, name): pts majors 136..=143, consoles, serial ports, the extended minor bits.
+        for (nr, name) in [
+            (0, None),
+            (34816, Some("pts/0")),
+            (34817 + 4, Some("pts/5")),
+            ((137 << 8) | 3, Some("pts/259")),
+            ((136 << 8) | (1 << 20), Some("pts/256")),
+            (1025, Some("tty1")),
+            ((4 << 8) | 63, Some("tty63")),
+            ((4 << 8) | 64, Some("ttyS0")),
+            ((4 << 8) | 65, Some("ttyS1")),
+            (5 << 8, Some("tty")),
+            ((5 << 8) | 1, Some("console")),
+            ((204 << 8) | 64, Some("204:64")),
+            (-1, None),
+            (i64::MAX, None),
+        ] {
+            assert_eq!(tty_name(nr).as_deref(), name, "{nr}");
+        }
+    }
+
+    #[test]
+    fn rfc3339_times() {
+        assert_eq!(rfc3339_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(-5), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339_utc(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339_utc(1_733_999_445), "2024-12-12T10:30:45Z");
+        assert_eq!(rfc3339_utc(4_102_444_799), "2099-12-31T23:59:59Z");
     }
 
     #[test]

@@ -240,6 +240,7 @@ CORE_TOOLS = [
     "get_block_devices",
     "get_network_info",
     "get_processes",
+    "get_process",
     "get_uptime",
     "get_load",
     "get_temperature",
@@ -251,3 +252,15 @@ CORE_TOOLS = [
     "get_cron_jobs",
     "get_systemd_units",
 ]
+
+
+# The least a tool with required arguments needs to run: every other tool is called with none.
+# pid 1 exists on every host and in every container.
+REQUIRED_ARGS = {
+    "get_process": {"pid": 1},
+}
+
+
+def minimal_args(name: str) -> dict:
+    """Arguments for calling `name` "with no arguments": none, or only what it requires."""
+    return dict(REQUIRED_ARGS.get(name, {}))

@@ -4,9 +4,12 @@
 //   node tests/toon/check.mjs PAIRS.jsonl        one {"json": <value>, "toon": "<document>"} per line
 //   node tests/toon/check.mjs - < PAIRS.jsonl    the same, from stdin
 //   node tests/toon/check.mjs VALUE.json DOC.toon
+//   node tests/toon/check.mjs --any-key-order ...  the same, object keys compared as sets
 //
 // Each document is decoded in the reference's default strict mode and deep-compared with its JSON
 // value (same types, numbers by ===, same array lengths, same object keys in the same order).
+// With --any-key-order the keys may come in another order (sysgate's text blocks put fields in
+// a display order while `structuredContent`, as a client's JSON parser sees it, is alphabetical).
 // Exit status: 0 all equal, 1 a mismatch or decode error (each one reported), 2 bad usage or input.
 //
 // The decoder is imported from $TOON_MODULE when set (a file path or a package specifier),
@@ -18,7 +21,7 @@ import { readFileSync } from 'node:fs'
 import { isAbsolute, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
-const usage = 'usage: check.mjs PAIRS.jsonl | check.mjs - | check.mjs VALUE.json DOC.toon'
+const usage = 'usage: check.mjs [--any-key-order] PAIRS.jsonl | - | VALUE.json DOC.toon'
 
 function fail(code, message) {
   process.stderr.write(message + '\n')
@@ -56,6 +59,10 @@ function difference(want, got, path = '$') {
   if (kind(want) === 'object') {
     const wk = Object.keys(want)
     const gk = Object.keys(got)
+    if (anyKeyOrder) {
+      wk.sort()
+      gk.sort()
+    }
     if (wk.length !== gk.length || wk.some((k, i) => k !== gk[i])) {
       return `${path}: expected keys ${show(wk)}, got ${show(gk)}`
     }
@@ -90,6 +97,8 @@ function parseJson(text, where) {
 }
 
 const args = process.argv.slice(2)
+const anyKeyOrder = args[0] === '--any-key-order'
+if (anyKeyOrder) args.shift()
 let cases
 if (args.length === 1) {
   cases = readInput(args[0])

@@ -3,7 +3,14 @@
 //! `cmdline` read only for the processes returned. `/proc/PID/environ` is never opened.
 //!
 //! Cost: one small read per process, plus two per returned process. Buffers are reused; the only
-//! per-process allocation is the name.
+//! per-process allocation is the name. The context fields here are ones `stat` already holds
+//! (nice, tty, CPU time); those that cost a read or a directory scan each (cgroup, systemd unit,
+//! container, open descriptors, I/O) are only in `get_process`, and so are priority and the RFC
+//! 3339 start time: each field of a row costs about 100 bytes per copy of a 500-row answer, and
+//! the peak-RSS budget has little room.
+//!
+//! The same scan counts processes by state and finds the parents of zombies ([`Tally`]), which
+//! `get_system_status` reports too.
 
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -35,20 +42,66 @@ pub const INPUT: &str = r#"{
         "name": {"type": "string", "minLength": 1, "maxLength": 64, "pattern": "^[^\\u0000-\\u001f\\u007f-\\u009f]+$",
             "description": "only processes whose name contains this (ASCII case-insensitive; the kernel keeps 15 bytes of a name)"},
         "sample_ms": {"type": "integer", "minimum": 0, "maximum": 2000, "default": 0,
-            "description": "0: CPU percent is the average over each process's lifetime; otherwise it is measured over this many milliseconds"}
+            "description": "0: CPU percent is the average over each process's lifetime; otherwise it is measured over this many milliseconds"},
+        "state": {"type": "string", "enum": ["running", "sleeping", "disk-sleep", "zombie", "stopped", "tracing-stop", "idle", "other"],
+            "description": "only processes in this state (other: any state not named here)"}
     }
 }"#;
 
-pub const OUTPUT: &str = r#"{
+/// The `summary` object of `get_processes` and `get_system_status` (a macro so that both
+/// schemas can splice the same text in with `concat!`).
+macro_rules! summary_schema {
+    () => {
+        r#"{
+            "type": "object", "additionalProperties": false,
+            "required": ["by_state", "zombie_parents"],
+            "description": "every process on the host, whatever the filters",
+            "properties": {
+                "by_state": {
+                    "type": "object", "additionalProperties": false,
+                    "required": ["running", "sleeping", "disk_sleep", "zombie", "stopped",
+                                 "tracing_stop", "idle", "other"],
+                    "properties": {
+                        "running": {"type": "integer", "minimum": 0},
+                        "sleeping": {"type": "integer", "minimum": 0},
+                        "disk_sleep": {"type": "integer", "minimum": 0, "description": "uninterruptible sleep (D), usually waiting for I/O"},
+                        "zombie": {"type": "integer", "minimum": 0},
+                        "stopped": {"type": "integer", "minimum": 0},
+                        "tracing_stop": {"type": "integer", "minimum": 0},
+                        "idle": {"type": "integer", "minimum": 0, "description": "idle kernel threads (I)"},
+                        "other": {"type": "integer", "minimum": 0}
+                    }
+                },
+                "zombie_parents": {"type": "array", "maxItems": 20,
+                    "description": "processes with unreaped zombie children, most zombies first (at most 20)",
+                    "items": {
+                        "type": "object", "additionalProperties": false,
+                        "required": ["ppid", "zombies"],
+                        "properties": {
+                            "ppid": {"type": "integer", "minimum": 0},
+                            "name": {"type": "string", "description": "absent when the parent has exited since"},
+                            "zombies": {"type": "integer", "minimum": 1}
+                        }
+                    }
+                }
+            }
+        }"#
+    };
+}
+pub(super) use summary_schema;
+
+pub const OUTPUT: &str = concat!(
+    r#"{
     "type": "object", "additionalProperties": false,
     "required": ["processes", "total_processes", "matched", "returned", "sort_by", "cpu_mode",
-                 "sample_ms"],
+                 "sample_ms", "summary"],
     "properties": {
         "processes": {"type": "array", "maxItems": 500, "items": {
             "type": "object", "additionalProperties": false,
-            "required": ["pid", "ppid", "name", "state", "user", "uid", "threads", "cpu_percent",
-                         "rss_bytes", "mem_percent", "vsz_bytes", "start_time", "cmdline",
-                         "cmdline_truncated", "kernel_thread"],
+            "required": ["pid", "ppid", "name", "state", "user", "uid", "threads", "nice", "tty",
+                         "cpu_percent", "cpu_time_seconds", "rss_bytes", "mem_percent",
+                         "vsz_bytes", "start_time", "cmdline", "cmdline_truncated",
+                         "kernel_thread"],
             "properties": {
                 "pid": {"type": "integer", "minimum": 1},
                 "ppid": {"type": "integer", "minimum": 0},
@@ -57,7 +110,10 @@ pub const OUTPUT: &str = r#"{
                 "user": {"type": "string", "description": "effective user name, or the uid when /etc/passwd has no entry"},
                 "uid": {"type": "integer", "minimum": 0},
                 "threads": {"type": "integer", "minimum": 0},
+                "nice": {"type": "integer", "minimum": -20, "maximum": 19},
+                "tty": {"type": "string", "x-sysgate-server-text": true, "description": "controlling terminal (pts/N, ttyN, ttySN, or major:minor), ? for none (as ps shows it)"},
                 "cpu_percent": {"type": "number", "minimum": 0, "description": "percent of one CPU"},
+                "cpu_time_seconds": {"type": "number", "minimum": 0, "description": "user plus system CPU time since the process started"},
                 "rss_bytes": {"type": "integer", "minimum": 0},
                 "mem_percent": {"type": "number", "minimum": 0, "maximum": 100},
                 "vsz_bytes": {"type": "integer", "minimum": 0},
@@ -72,9 +128,13 @@ pub const OUTPUT: &str = r#"{
         "returned": {"type": "integer", "minimum": 0, "description": "how many processes are in `processes`"},
         "sort_by": {"type": "string", "enum": ["cpu", "memory", "pid", "name"]},
         "cpu_mode": {"type": "string", "enum": ["lifetime_average", "sampled"]},
-        "sample_ms": {"type": "integer", "minimum": 0}
+        "sample_ms": {"type": "integer", "minimum": 0},
+        "summary": "#,
+    summary_schema!(),
+    r#"
     }
-}"#;
+}"#
+);
 
 /// Longest command line returned, in characters.
 const CMDLINE_MAX_CHARS: usize = 1024;
@@ -116,6 +176,34 @@ struct Query {
     /// Lowercased name substring.
     name: Option<String>,
     sample_ms: u64,
+    /// A name from [`STATES`].
+    state: Option<&'static str>,
+}
+
+/// The states the `state` filter and the summary name, in the schema's order.
+const STATES: [&str; 8] = [
+    "running",
+    "sleeping",
+    "disk-sleep",
+    "zombie",
+    "stopped",
+    "tracing-stop",
+    "idle",
+    "other",
+];
+
+/// Which of [`STATES`] a `stat` state letter is.
+fn state_class(state: char) -> &'static str {
+    match state {
+        'R' => "running",
+        'S' => "sleeping",
+        'D' => "disk-sleep",
+        'Z' => "zombie",
+        'T' => "stopped",
+        't' => "tracing-stop",
+        'I' => "idle",
+        _ => "other",
+    }
 }
 
 fn invalid(argument: &str, rule: &str) -> ToolError {
@@ -180,12 +268,21 @@ impl Query {
                 Some(s.to_ascii_lowercase())
             }
         };
+        let state = match args.get("state") {
+            None => None,
+            Some(v) => Some(
+                v.as_str()
+                    .and_then(|s| STATES.iter().find(|n| **n == s).copied())
+                    .ok_or_else(|| invalid("state", "must be one of the state names"))?,
+            ),
+        };
         Ok(Query {
             sort_by,
             limit,
             uid,
             name,
             sample_ms,
+            state,
         })
     }
 }
@@ -199,6 +296,102 @@ struct Processes {
     sort_by: &'static str,
     cpu_mode: &'static str,
     sample_ms: u64,
+    summary: Summary,
+}
+
+/// Processes by state, every one counted once.
+#[derive(Serialize, Debug, Default, Clone, PartialEq, Eq)]
+pub(super) struct ByState {
+    running: u64,
+    sleeping: u64,
+    disk_sleep: u64,
+    zombie: u64,
+    stopped: u64,
+    tracing_stop: u64,
+    idle: u64,
+    other: u64,
+}
+
+#[derive(Serialize, Debug, PartialEq, Eq)]
+pub(super) struct ZombieParent {
+    ppid: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    zombies: u64,
+}
+
+#[derive(Serialize, Debug)]
+pub(super) struct Summary {
+    by_state: ByState,
+    zombie_parents: Vec<ZombieParent>,
+}
+
+/// Most zombie parents listed (the schema's `maxItems`).
+const MAX_ZOMBIE_PARENTS: usize = 20;
+
+/// The summary, built during a scan of every process.
+#[derive(Default)]
+pub(super) struct Tally {
+    by_state: ByState,
+    /// Parent pid → zombie children.
+    zombie_parents: HashMap<u32, u64>,
+}
+
+impl Tally {
+    pub(super) fn add(&mut self, s: &PidStat) {
+        let b = &mut self.by_state;
+        let slot = match state_class(s.state) {
+            "running" => &mut b.running,
+            "sleeping" => &mut b.sleeping,
+            "disk-sleep" => &mut b.disk_sleep,
+            "zombie" => {
+                *self.zombie_parents.entry(s.ppid).or_default() += 1;
+                &mut b.zombie
+            }
+            "stopped" => &mut b.stopped,
+            "tracing-stop" => &mut b.tracing_stop,
+            "idle" => &mut b.idle,
+            _ => &mut b.other,
+        };
+        *slot += 1;
+    }
+
+    /// The summary; the parents' names are read now (a parent that has exited since has none).
+    fn finish(self, reader: &mut Reader) -> Summary {
+        let mut parents: Vec<(u32, u64)> = self.zombie_parents.into_iter().collect();
+        parents.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        parents.truncate(MAX_ZOMBIE_PARENTS);
+        Summary {
+            by_state: self.by_state,
+            zombie_parents: parents
+                .into_iter()
+                .map(|(ppid, zombies)| ZombieParent {
+                    ppid,
+                    // pid 0 (the kernel) has no /proc entry.
+                    name: (ppid > 0)
+                        .then(|| reader.stat(ppid))
+                        .flatten()
+                        .map(|s| s.comm),
+                    zombies,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Scans every process for the summary alone (`get_system_status`).
+pub(super) fn summary(ctx: &Ctx<'_>) -> Result<Summary, ToolError> {
+    let mut reader = Reader::new();
+    let mut tally = Tally::default();
+    for (i, pid) in pids(ctx)?.into_iter().enumerate() {
+        if i % 64 == 0 {
+            ctx.check()?;
+        }
+        if let Some(s) = reader.stat(pid) {
+            tally.add(&s);
+        }
+    }
+    Ok(tally.finish(&mut reader))
 }
 
 #[derive(Serialize)]
@@ -210,7 +403,10 @@ struct Process {
     user: String,
     uid: u32,
     threads: u64,
+    nice: i64,
+    tty: String,
     cpu_percent: f64,
+    cpu_time_seconds: f64,
     rss_bytes: u64,
     mem_percent: f64,
     vsz_bytes: u64,
@@ -229,13 +425,13 @@ struct Row {
 }
 
 /// Reuses one path string and one byte buffer for every file of the scan.
-struct Reader {
+pub(super) struct Reader {
     path: String,
     buf: Vec<u8>,
 }
 
 impl Reader {
-    fn new() -> Reader {
+    pub(super) fn new() -> Reader {
         Reader {
             path: String::with_capacity(32),
             buf: Vec::with_capacity(STAT_READ_BYTES as usize),
@@ -250,14 +446,14 @@ impl Reader {
         read_into(Path::new(&self.path), &mut self.buf, max).is_ok()
     }
 
-    fn stat(&mut self, pid: u32) -> Option<PidStat> {
+    pub(super) fn stat(&mut self, pid: u32) -> Option<PidStat> {
         if !self.read(pid, "stat", STAT_READ_BYTES) {
             return None;
         }
         procfs::parse_pid_stat(&self.buf).filter(|s| s.pid == pid)
     }
 
-    fn euid(&mut self, pid: u32) -> Option<u32> {
+    pub(super) fn euid(&mut self, pid: u32) -> Option<u32> {
         if !self.read(pid, "status", STATUS_READ_BYTES) {
             return None;
         }
@@ -266,7 +462,7 @@ impl Reader {
 
     /// The command line, cut at `CMDLINE_MAX_CHARS` without splitting a secret (the cut is made
     /// before the output pipeline redacts, so it must not leave the first part of one).
-    fn cmdline(&mut self, pid: u32, redactor: &Redactor) -> Option<(String, bool)> {
+    pub(super) fn cmdline(&mut self, pid: u32, redactor: &Redactor) -> Option<(String, bool)> {
         if !self.read(pid, "cmdline", CMDLINE_READ_BYTES) {
             return None;
         }
@@ -374,6 +570,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         .unwrap_or_else(|| super::now_unix() - uptime);
     let list = pids(ctx)?;
     let mut total = 0;
+    let mut tally = Tally::default();
     let mut rows: Vec<Row> = Vec::with_capacity(list.len());
     for (i, pid) in list.into_iter().enumerate() {
         if i % 64 == 0 {
@@ -384,6 +581,10 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
             continue;
         };
         total += 1;
+        tally.add(&stat);
+        if q.state.is_some_and(|want| state_class(stat.state) != want) {
+            continue;
+        }
         if let Some(n) = &q.name
             && !contains_ignore_ascii_case(&stat.comm, n)
         {
@@ -448,7 +649,10 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
             user,
             uid,
             threads: s.num_threads,
+            nice: s.nice,
+            tty: procfs::tty_name(s.tty_nr).unwrap_or_else(|| "?".to_owned()),
             cpu_percent: round2(row.cpu_percent),
+            cpu_time_seconds: round2(s.cpu_ticks() as f64 / hz),
             rss_bytes: rss,
             mem_percent: round2(procfs::percent(rss, mem_total)),
             vsz_bytes: s.vsize,
@@ -471,6 +675,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
             "lifetime_average"
         },
         sample_ms: q.sample_ms,
+        summary: tally.finish(&mut reader),
     })
 }
 
@@ -491,8 +696,12 @@ mod tests {
     fn query_defaults_and_values() {
         let d = q(json!({})).unwrap();
         assert_eq!(
-            (d.sort_by, d.limit, d.uid, d.name, d.sample_ms),
-            (SortBy::Cpu, 25, None, None, 0)
+            (d.sort_by, d.limit, d.uid, d.name, d.sample_ms, d.state),
+            (SortBy::Cpu, 25, None, None, 0, None)
+        );
+        assert_eq!(
+            q(json!({"state": "disk-sleep"})).unwrap().state,
+            Some("disk-sleep")
         );
         let v = q(json!({"sort_by": "name", "limit": 3, "user": "alice", "name": "SSHd", "sample_ms": 250}))
             .unwrap();
@@ -517,6 +726,9 @@ mod tests {
             (json!({"name": ""}), "name"),
             (json!({"name": "a\nb"}), "name"),
             (json!({"name": "x".repeat(65)}), "name"),
+            (json!({"state": "D"}), "state"),
+            (json!({"state": "asleep"}), "state"),
+            (json!({"state": 1}), "state"),
         ] {
             match q(args.clone()) {
                 Err(ToolError::InvalidArgument { argument, .. }) => {
@@ -546,6 +758,77 @@ mod tests {
             stat: s,
             cpu_percent: cpu,
             uid: None,
+        }
+    }
+
+    #[test]
+    fn tally_counts_states_and_zombie_parents() {
+        let mut t = Tally::default();
+        let line = |pid: u32, state: char, ppid: u32| {
+            procfs::parse_pid_stat(
+                format!("{pid} (p{pid}) {state} {ppid} 1 1 0 -1 0 0 0 0 0 1 1 0 0 20 0 1 0 1 1 1")
+                    .as_bytes(),
+            )
+            .unwrap()
+        };
+        for (pid, state, ppid) in [
+            (10, 'R', 1),
+            (11, 'S', 1),
+            (12, 'S', 1),
+            (13, 'D', 1),
+            (14, 'Z', 4_000_000),
+            (15, 'Z', 4_000_001),
+            (16, 'Z', 4_000_001),
+            (17, 'T', 1),
+            (18, 't', 1),
+            (19, 'I', 2),
+            (20, 'X', 1),
+            (21, 'W', 1),
+            (22, 'Z', 0),
+        ] {
+            t.add(&line(pid, state, ppid));
+        }
+        let s = t.finish(&mut Reader::new());
+        assert_eq!(
+            s.by_state,
+            ByState {
+                running: 1,
+                sleeping: 2,
+                disk_sleep: 1,
+                zombie: 4,
+                stopped: 1,
+                tracing_stop: 1,
+                idle: 1,
+                other: 2,
+            }
+        );
+        // Most zombies first, then by pid; parents that do not exist have no name.
+        let z = |ppid, zombies| ZombieParent {
+            ppid,
+            name: None,
+            zombies,
+        };
+        assert_eq!(
+            s.zombie_parents,
+            [z(4_000_001, 2), z(0, 1), z(4_000_000, 1)]
+        );
+        // At most MAX_ZOMBIE_PARENTS parents.
+        let mut t = Tally::default();
+        for pid in 0..100 {
+            t.add(&line(pid + 10, 'Z', 4_000_000 + pid));
+        }
+        assert_eq!(
+            t.finish(&mut Reader::new()).zombie_parents.len(),
+            MAX_ZOMBIE_PARENTS
+        );
+    }
+
+    #[test]
+    fn every_state_letter_has_one_class() {
+        for c in [
+            'R', 'S', 'D', 'Z', 'T', 't', 'I', 'X', 'x', 'K', 'W', 'P', '?',
+        ] {
+            assert!(STATES.contains(&state_class(c)), "{c}");
         }
     }
 

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod apk;
+pub mod cgroup;
 pub mod counters;
 pub mod crontab;
 pub mod diskstats;
@@ -18,6 +19,7 @@ pub mod modules;
 pub mod netroute;
 pub mod netsock;
 pub mod package;
+pub mod pidio;
 pub mod resolv;
 pub mod rpm;
 pub mod sockstat;

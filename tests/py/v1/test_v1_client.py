@@ -8,7 +8,7 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from sysgate_rpc import CORE_TOOLS, tool_text
+from sysgate_rpc import CORE_TOOLS, minimal_args, tool_text
 
 if not importlib.metadata.version("mcp").startswith("1."):
     pytest.fail("tests/py/v1 needs mcp 1.x (the .venv/mcp1 venv)", pytrace=False)
@@ -102,7 +102,7 @@ def test_every_tool_called_with_no_arguments_validates(serve_cmd):
         tools = (await session.list_tools()).tools
         out = []
         for t in tools:
-            out.append((t, await session.call_tool(t.name, {})))
+            out.append((t, await session.call_tool(t.name, minimal_args(t.name))))
         return out
 
     results = run(serve_cmd, body, timeout=120)

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 from mcp import Client, StdioServerParameters
 
-from sysgate_rpc import CORE_TOOLS, MODERN
+from sysgate_rpc import CORE_TOOLS, MODERN, minimal_args
 
 if not importlib.metadata.version("mcp").startswith("2."):
     pytest.fail("tests/py/v2 needs mcp 2.x (the .venv/mcp2 venv)", pytrace=False)
@@ -25,7 +25,7 @@ def run(serve_cmd, mode, body, timeout=120):
 
 async def call_everything(client):
     listing = await client.list_tools(cache_mode="refresh")
-    calls = [(t, await client.call_tool(t.name, {})) for t in listing.tools]
+    calls = [(t, await client.call_tool(t.name, minimal_args(t.name))) for t in listing.tools]
     return client.protocol_version, client.server_info, listing, calls
 
 
