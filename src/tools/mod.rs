@@ -120,9 +120,17 @@ impl Tool {
             .map_or(Value::Null, |c| parse_own(&c.output_json))
     }
 
-    /// The entry for `tools/list`; `None` for a definition whose schemas do not compile.
+    /// The entry for `tools/list`; `None` for a definition whose schemas are broken.
+    ///
+    /// Listing does not compile a tool: `tools/list` names every tool, and keeping every
+    /// compiled validator (regexes, trust tables) for the rest of a session that calls three of
+    /// them would cost most of the memory budget. A tool compiled already lists its cached text.
     pub fn listing(&self) -> Option<Value> {
-        let c = self.compiled().ok()?;
+        let (input, output) = match self.compiled.get() {
+            Some(Ok(c)) => (parse_own(&c.input_json), parse_own(&c.output_json)),
+            Some(Err(_)) => return None,
+            None => published_schemas(self.def).ok()?,
+        };
         let d = self.def;
         let description = listed_description(d, missing_program(d.name));
         let mut entry = json!({
@@ -137,8 +145,8 @@ impl Tool {
                 "openWorldHint": d.annotations.open_world,
             },
         });
-        entry["inputSchema"] = parse_own(&c.input_json);
-        entry["outputSchema"] = parse_own(&c.output_json);
+        entry["inputSchema"] = input;
+        entry["outputSchema"] = output;
         Some(entry)
     }
 }
@@ -626,6 +634,16 @@ mod tests {
         for (name, _) in PROGRAMS {
             assert!(r.get(name).is_some(), "{name}");
         }
+    }
+
+    #[test]
+    fn listing_a_tool_does_not_compile_it_and_agrees_with_the_compiled_text() {
+        let r = Registry::new().unwrap();
+        let t = r.get("get_memory_info").unwrap();
+        let before = t.listing().unwrap();
+        assert!(t.compiled.get().is_none(), "tools/list compiled the tool");
+        t.compiled().unwrap();
+        assert_eq!(t.listing().unwrap(), before);
     }
 
     #[test]
