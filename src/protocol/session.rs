@@ -121,6 +121,15 @@ impl Session {
         lock(&self.in_flight).len()
     }
 
+    /// Cancel every call of this session that has not answered yet (queued ones never start):
+    /// for a peer that is gone, whose answers could not be delivered.
+    pub fn cancel_all(&self) {
+        let running: Vec<_> = lock(&self.in_flight).drain().map(|(_, r)| r).collect();
+        for r in running {
+            r.cancel();
+        }
+    }
+
     /// Wait (bounded) for running calls to answer, e.g. after the client closed its input.
     pub fn drain(&self, limit: Duration) {
         let end = Instant::now() + limit;

@@ -3,6 +3,7 @@
 //! message); logs go to stderr. EOF on stdin ends the session cleanly.
 
 use std::io::{self, BufReader, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -104,20 +105,23 @@ pub fn serve(server: Arc<Server>) -> Result<(), Error> {
     // The OS authenticated this caller (it could spawn us); record who it is.
     server.audit_session(&caller);
     let sink: Arc<dyn Sink> = Arc::new(LineSink::new(io::stdout()));
-    match serve_lines(server, caller, io::stdin(), sink) {
+    match serve_lines(server, caller, io::stdin(), sink, None) {
         Ok(()) => Ok(()),
         Err(e) => Err(Error::io("reading stdin", e)),
     }
 }
 
 /// Serve one session of newline-delimited messages from `input` until EOF (stdio and each Unix
-/// socket connection). A read error (a Unix socket's idle timeout among them) ends the session
-/// like EOF, after the calls already running have answered, and is returned.
+/// socket connection). At EOF the calls already running answer (each bounded by its deadline).
+/// A read error (a Unix socket's idle timeout among them) or a set `broken` flag (the writer
+/// could not deliver an answer) means nobody will read the answers: the session's calls are
+/// cancelled instead, so a dead peer's queued work does not hold the pool. The error is returned.
 pub fn serve_lines(
     server: Arc<Server>,
     caller: Caller,
     input: impl io::Read,
     sink: Arc<dyn Sink>,
+    broken: Option<&AtomicBool>,
 ) -> io::Result<()> {
     let config = server.config();
     let session = Session::new(Arc::clone(&server), caller, sink);
@@ -139,6 +143,9 @@ pub fn serve_lines(
             buf = Vec::with_capacity(4096);
         }
     };
+    if result.is_err() || broken.is_some_and(|b| b.load(Ordering::Acquire)) {
+        session.cancel_all();
+    }
     // Let calls already running answer (each is bounded by its own deadline).
     session.drain(longest + Duration::from_millis(100));
     result

@@ -16,7 +16,7 @@ use std::io::{self, Write};
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::stdio::{LineSink, serve_lines};
 use crate::audit::{EventKind, Outcome, Record};
@@ -129,12 +129,14 @@ fn peer_groups(uid: u32, gid: u32) -> (Vec<u32>, Option<String>) {
 }
 
 /// A writer that shuts the connection down on the first failed write (a peer that stopped
-/// reading hits the write timeout), so the session's reader sees the end and stops.
-struct Conn(UnixStream);
+/// reading hits the write timeout) and says so, so the session's reader stops and its calls are
+/// cancelled.
+struct Conn(UnixStream, Arc<AtomicBool>);
 
 impl Write for Conn {
     fn write(&mut self, b: &[u8]) -> io::Result<usize> {
         self.0.write(b).inspect_err(|_| {
+            self.1.store(true, Ordering::Release);
             let _ = self.0.shutdown(std::net::Shutdown::Both);
         })
     }
@@ -248,8 +250,9 @@ fn connection(server: &Arc<Server>, caller: Caller, stream: UnixStream, cfg: &Li
     };
     server.audit_session(&caller);
     let identity = caller.identity.clone();
-    let sink: Arc<dyn Sink> = Arc::new(LineSink::new(Conn(writer)));
-    let end = match serve_lines(Arc::clone(server), caller, &stream, sink) {
+    let broken = Arc::new(AtomicBool::new(false));
+    let sink: Arc<dyn Sink> = Arc::new(LineSink::new(Conn(writer, Arc::clone(&broken))));
+    let end = match serve_lines(Arc::clone(server), caller, &stream, sink, Some(&broken)) {
         Ok(()) => "peer closed the connection".to_string(),
         Err(e)
             if matches!(
