@@ -10,14 +10,12 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::audit::{self, records_if_any as records};
 use common::{Client, TempDir, run, write_config};
 use serde_json::{Value, json};
-
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 struct Setup {
     dir: TempDir,
@@ -34,11 +32,7 @@ impl Setup {
     /// Rewrite the config (`audit: true` keeps the audit section).
     fn write(&self, audit: bool, extra: &str) {
         let audit = if audit {
-            format!(
-                "audit:\n  path: {}\n  key_file: {}\n",
-                self.log.display(),
-                self.key.display()
-            )
+            audit::section(&self.log, &self.key)
         } else {
             String::new()
         };
@@ -48,9 +42,7 @@ impl Setup {
 
 fn setup(tag: &str, extra: &str) -> Setup {
     let dir = TempDir::new(tag);
-    let key = dir.path("audit.key");
-    std::fs::write(&key, KEY).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = audit::write_key(&dir);
     let s = Setup {
         config: dir.path("c.yaml"),
         log: dir.path("audit.jsonl"),
@@ -59,14 +51,6 @@ fn setup(tag: &str, extra: &str) -> Setup {
     };
     s.write(true, extra);
     s
-}
-
-fn records(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn signal(child: &std::process::Child, sig: &str) {

@@ -20,12 +20,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Client, TempDir, bin, write_config};
+use common::{Client, TempDir, audit, bin, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::schema::Schema;
 use sysgate::testing::tools::sensitive::{read_ssh_config, read_sudo_config};
 
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const SENSITIVE: [&str; 4] = [
     "get_user_accounts",
     "get_sudo_config",
@@ -42,17 +41,14 @@ struct Setup {
 /// A config with `scopes.sensitive.enabled` as given, and an audit log.
 fn setup(tag: &str, sensitive: bool) -> Setup {
     let dir = TempDir::new(tag);
-    let key = dir.path("audit.key");
-    std::fs::write(&key, KEY).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = audit::write_key(&dir);
     let log = dir.path("audit.jsonl");
     let config = dir.path("c.yaml");
     write_config(
         &config,
         &format!(
-            "scopes:\n  sensitive: {{enabled: {sensitive}}}\naudit:\n  path: {}\n  key_file: {}\n",
-            log.display(),
-            key.display()
+            "scopes:\n  sensitive: {{enabled: {sensitive}}}\n{}",
+            audit::section(&log, &key)
         ),
         0o600,
     );
@@ -65,11 +61,7 @@ impl Setup {
     }
 
     fn records(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        audit::records_if_any(&self.log)
     }
 }
 

@@ -22,6 +22,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub mod audit;
 pub mod in_process;
 mod tempdir;
 pub use tempdir::TempDir;
