@@ -15,7 +15,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::in_process::{call, call_with, f, u};
+use common::in_process::{
+    assert_cancelled_mid_call, assert_deadline_stops_call, call, call_with, f, u,
+};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::{Cancel, Registry};
@@ -582,42 +584,13 @@ fn sampling_reports_progress_and_stops_on_cancel_or_deadline() {
     assert!(events.lock().unwrap().is_empty());
 
     // Cancelled mid-sample: the call ends promptly instead of sleeping out its 2 s.
-    let cancel = Arc::new(Cancel::default());
-    let c = Arc::clone(&cancel);
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        c.cancel();
-    });
-    let t = Instant::now();
-    let r = call_with(
-        "get_processes",
-        json!({"sample_ms": 2000}),
-        None,
-        &cancel,
-        None,
-    );
-    canceller.join().unwrap();
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_cancelled_mid_call("get_processes", json!({"sample_ms": 2000}));
 
     // A deadline shorter than the sample stops it the same way.
-    let t = Instant::now();
-    let r = call_with(
+    assert_deadline_stops_call(
         "get_cpu_info",
         json!({"sample_ms": 1000}),
-        Some(Instant::now() + Duration::from_millis(150)),
-        &Cancel::default(),
-        None,
-    );
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(700),
-        "{:?}",
-        t.elapsed()
+        Duration::from_millis(700),
     );
 }
 

@@ -3,10 +3,6 @@
 //! real binary over stdio. Values are compared with what the kernel says independently: two
 //! reads of `/proc/diskstats` and `/proc/vmstat` made here, `lsblk -J`, and a loop device
 //! (when run as root) with a partition table, a filesystem and a mount made by the test.
-#![expect(
-    clippy::disallowed_methods,
-    reason = "the tests run losetup, mkfs, mount, dd and lsblk to set up and check the host"
-)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,12 +14,15 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::in_process::{call, call_with, f, u};
+use common::euid_is_root as is_root;
+use common::host::{host_lock, output as run};
+use common::in_process::{
+    assert_cancelled_mid_call, assert_deadline_stops_call, call, call_with, f, u,
+};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
@@ -100,31 +99,6 @@ fn vmstat() -> Vm {
         pgmajfault: get("pgmajfault"),
         oom_kill: get("oom_kill"),
     }
-}
-
-/// Tests that make loop devices or compare device lists run one at a time: a loop device made
-/// by one would show up in another's comparison half-way.
-fn host_lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: Mutex<()> = Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn is_root() -> bool {
-    !common::root_prefix().is_empty()
-}
-
-fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A loop device over a 16 MiB file with one MBR partition (sectors 2048..30720) and an ext4
@@ -395,41 +369,12 @@ fn disk_io_arguments_cancellation_and_deadline() {
         }
     }
     // The upper bound is accepted (and cancelled mid-sample, promptly).
-    let cancel = Arc::new(Cancel::default());
-    let c = Arc::clone(&cancel);
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        c.cancel();
-    });
-    let t = Instant::now();
-    let r = call_with(
-        "get_disk_io",
-        json!({"sample_ms": 2000}),
-        None,
-        &cancel,
-        None,
-    );
-    canceller.join().unwrap();
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_cancelled_mid_call("get_disk_io", json!({"sample_ms": 2000}));
     // A deadline shorter than the sample stops it the same way.
-    let t = Instant::now();
-    let r = call_with(
+    assert_deadline_stops_call(
         "get_disk_io",
         json!({"sample_ms": 2000}),
-        Some(Instant::now() + Duration::from_millis(150)),
-        &Cancel::default(),
-        None,
-    );
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
+        Duration::from_millis(1000),
     );
     // Every sample reports progress (start and end), however short: the rule of every tool
     // that waits.

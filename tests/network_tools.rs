@@ -22,39 +22,17 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::in_process::{call, call_with, f, u};
+use common::euid_is_root as is_root;
+use common::host::{host_lock, output as run};
+use common::in_process::{assert_cancelled_mid_call, call, call_with, f, u};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
 use sysgate::testing::tools::schema::Schema;
-
-fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn is_root() -> bool {
-    common::euid_is_root()
-}
-
-/// Tests that open sockets or compare socket lists run one at a time within this binary.
-fn host_lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: Mutex<()> = Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// `/proc/net/dev` read here without the server's parser: name → the 16 counters.
 fn net_dev() -> BTreeMap<String, Vec<u64>> {
@@ -225,27 +203,7 @@ fn network_arguments_and_cancellation() {
             other => panic!("{args}: {other:?}"),
         }
     }
-    let cancel = Arc::new(Cancel::default());
-    let c = Arc::clone(&cancel);
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        c.cancel();
-    });
-    let t = Instant::now();
-    let r = call_with(
-        "get_network_info",
-        json!({"sample_ms": 2000}),
-        None,
-        &cancel,
-        None,
-    );
-    canceller.join().unwrap();
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_cancelled_mid_call("get_network_info", json!({"sample_ms": 2000}));
 }
 
 /// `ip -j route show ...` as (destination with prefix, gateway, device, metric) tuples.

@@ -10,7 +10,8 @@
 )]
 #![expect(
     clippy::disallowed_methods,
-    reason = "the tests start the binary they test"
+    reason = "the tests start the binary they test, and the host programs they check it against \
+              (common::host)"
 )]
 
 use std::io::{BufRead, BufReader, Write};
@@ -23,6 +24,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub mod audit;
+pub mod host;
 pub mod in_process;
 mod tempdir;
 pub use tempdir::TempDir;

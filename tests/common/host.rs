@@ -1,0 +1,30 @@
+//! Reading the host the way a test checks a tool against it: running a program for its output,
+//! and a lock for tests whose host changes (loop devices, sockets) would show up half-way in
+//! another test's comparison.
+
+use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
+
+/// Run `cmd` with `args` to completion: its stdout, or why it did not succeed (could not start,
+/// or a failing exit with its stderr), so a test can skip a host without the program.
+pub fn output(cmd: &str, args: &[&str]) -> Result<String, String> {
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .map_err(|e| format!("{cmd}: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{cmd} {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Tests of one binary that change the host or compare lists of it (devices, sockets) run one at
+/// a time: what one makes would show up half-way in another's comparison. A test that panics
+/// while holding it does not stop the others (the poison is ignored).
+pub fn host_lock() -> MutexGuard<'static, ()> {
+    static L: Mutex<()> = Mutex::new(());
+    L.lock().unwrap_or_else(|e| e.into_inner())
+}
