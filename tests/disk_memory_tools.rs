@@ -23,10 +23,10 @@ use common::host::{host_lock, output as run};
 use common::in_process::{
     assert_cancelled_mid_call, assert_deadline_stops_call, call, call_with, f, u,
 };
+use common::schema::{assert_fits, listed_output_schemas, ok_result};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
-use sysgate::testing::tools::schema::Schema;
 
 /// One line of `/proc/diskstats`, read here without the server's parser (iostats.rst: after
 /// `major minor name`, reads, merged, sectors read, ms reading, writes, merged, sectors
@@ -713,15 +713,7 @@ fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
     let cfg = dir.path("c.yaml");
     common::write_config(&cfg, "", 0o600);
     let mut c = common::Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
-    let list = c.request("tools/list", json!({}));
-    let tools = list["result"]["tools"].as_array().unwrap();
-    let schema = |name: &str| -> Schema {
-        let t = tools
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap_or_else(|| panic!("{name} is listed"));
-        Schema::compile(&t["outputSchema"]).unwrap()
-    };
+    let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_disk_io", json!({"sample_ms": 0})),
         (
@@ -741,15 +733,7 @@ fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
         ("get_memory_info", json!({"sample_ms": 100})),
     ] {
         let r = c.call(name, args.clone());
-        let res = &r["result"];
-        assert_eq!(res["isError"], false, "{name} {args}: {r}");
-        let sc = &res["structuredContent"];
-        if let Err(e) = schema(name).validate(sc) {
-            panic!(
-                "{name} {args}: breaks its published outputSchema at {}: {}",
-                e.path, e.rule
-            );
-        }
+        let res = ok_result(&r, &schemas[name], &format!("{name} {args}"));
         // Host strings are fenced as untrusted in the text block.
         let text = res["content"][0]["text"].as_str().unwrap();
         if name != "get_memory_info" {
@@ -776,11 +760,7 @@ fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
         );
         assert_eq!(progress[0]["progress"], 0.0);
         assert_eq!(progress[1]["progress"], 1.0);
-        assert!(
-            schema(name)
-                .validate(&answer["result"]["structuredContent"])
-                .is_ok()
-        );
+        assert_fits(&schemas[name], &answer["result"]["structuredContent"], name);
 
         let (progress, answer) = collect(
             &mut c,

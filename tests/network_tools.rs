@@ -29,10 +29,10 @@ use std::time::Duration;
 use common::euid_is_root as is_root;
 use common::host::{host_lock, output as run};
 use common::in_process::{assert_cancelled_mid_call, call, call_with, f, u};
+use common::schema::{listed_output_schemas, ok_result};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
-use sysgate::testing::tools::schema::Schema;
 
 /// `/proc/net/dev` read here without the server's parser: name → the 16 counters.
 fn net_dev() -> BTreeMap<String, Vec<u64>> {
@@ -922,16 +922,7 @@ fn every_new_tool_through_the_binary_matches_its_listed_schema() {
     let p = d.path("c.yaml");
     common::write_config(&p, "", 0o600);
     let mut c = common::Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
-    let list = c.request("tools/list", json!({}));
-    let schema = |name: &str| {
-        let t = list["result"]["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap_or_else(|| panic!("{name} is listed"));
-        Schema::compile(&t["outputSchema"]).unwrap()
-    };
+    let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_network_info", json!({})),
         (
@@ -947,11 +938,7 @@ fn every_new_tool_through_the_binary_matches_its_listed_schema() {
         ("get_dns_config", json!({})),
     ] {
         let r = c.call(name, args.clone());
-        assert_eq!(r["result"]["isError"], false, "{name} {args}: {r}");
-        let sc = &r["result"]["structuredContent"];
-        if let Err(e) = schema(name).validate(sc) {
-            panic!("{name} {args}: {} {}", e.path, e.rule);
-        }
+        ok_result(&r, &schemas[name], &format!("{name} {args}"));
     }
 }
 

@@ -20,6 +20,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use common::schema::{assert_fits, listed_output_schemas};
 use common::{Client, TempDir, audit, bin, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::schema::Schema;
@@ -89,28 +90,14 @@ fn query(s: &Setup, tool: &str, args: Value) -> Value {
 
 /// The output schemas as `tools/list` publishes them to a session of this config.
 fn output_schemas(s: &Setup) -> BTreeMap<String, Schema> {
-    let mut c = Client::initialized(&["serve", "--config", s.cfg()]);
-    let r = c.request("tools/list", json!({}));
-    r["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap().to_string(),
-                Schema::compile(&t["outputSchema"]).unwrap(),
-            )
-        })
-        .collect()
+    listed_output_schemas(&mut Client::initialized(&["serve", "--config", s.cfg()]))
 }
 
 /// A successful result's `structuredContent`, checked against the published schema.
 fn ok(schemas: &BTreeMap<String, Schema>, tool: &str, r: &Value) -> Value {
     assert_eq!(r["isError"], false, "{tool}: {r}");
     let sc = r["structuredContent"].clone();
-    if let Err(v) = schemas[tool].validate(&sc) {
-        panic!("{tool}: output breaks its schema at {}: {}", v.path, v.rule);
-    }
+    assert_fits(&schemas[tool], &sc, tool);
     sc
 }
 

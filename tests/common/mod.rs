@@ -26,6 +26,7 @@ use serde_json::{Value, json};
 pub mod audit;
 pub mod host;
 pub mod in_process;
+pub mod schema;
 mod tempdir;
 pub use tempdir::TempDir;
 
