@@ -9,12 +9,13 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::child::Reaped;
 use common::in_process::{
     assert_cancelled_mid_call, assert_deadline_stops_call, call, call_with, f, u,
 };
@@ -38,16 +39,6 @@ const CORE_TOOLS: [&str; 14] = [
     "get_sessions_and_time",
     "whoami",
 ];
-
-/// Kills and reaps a spawned child when the test ends, pass or fail.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn spawn_sleep(arg0: &str) -> Reaped {
     Reaped(

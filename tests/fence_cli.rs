@@ -12,9 +12,10 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::child::Reaped;
 use common::{Client, TempDir, bin, euid_is_root, write_config};
 use serde_json::{Value, json};
 
@@ -150,14 +151,7 @@ exec "$@""#;
 
 /// A running copy of `sleep` whose file name, and so its process name, is a fake opening tag
 /// (the directory holding the copy goes when this does).
-struct Named(Child, #[allow(dead_code)] TempDir);
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+struct Named(Reaped, #[allow(dead_code)] TempDir);
 
 #[test]
 fn a_process_named_like_a_tag_is_fenced() {
@@ -172,13 +166,13 @@ fn a_process_named_like_a_tag_is_fenced() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let named = Named(child, d);
+    let named = Named(Reaped(child), d);
     std::thread::sleep(Duration::from_millis(100));
     let cfg = TempDir::new("fence-comm-cfg");
     let p = cfg.path("c.yaml");
     write_config(&p, "", 0o600);
     let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
-    let pid = u64::from(named.0.id());
+    let pid = u64::from(named.0.pid());
     for format in ["json", "toon"] {
         let r = c.call(
             "get_processes",

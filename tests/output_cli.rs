@@ -9,15 +9,16 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use common::child::Reaped;
 use common::{Client, TempDir, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::Registry;
 
 /// A live `sh` whose command line carries `args` (sh ignores extra positional arguments).
-struct Planted(Child);
+struct Planted(Reaped);
 
 impl Planted {
     fn new(args: &[&str]) -> Planted {
@@ -31,18 +32,11 @@ impl Planted {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(100));
-        Planted(child)
+        Planted(Reaped(child))
     }
 
     fn pid(&self) -> u64 {
-        u64::from(self.0.id())
-    }
-}
-
-impl Drop for Planted {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        u64::from(self.0.pid())
     }
 }
 

@@ -14,40 +14,16 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::child::Reaped as Kid;
 use common::in_process::{call, call_with, f, u};
 use common::schema::{assert_fits, listed_output_schemas, ok_result};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
 use sysgate::testing::tools::schema::Schema;
-
-/// A child killed and reaped on drop.
-struct Kid(Child);
-
-impl Kid {
-    fn spawn(cmd: &mut Command) -> Kid {
-        Kid(cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap())
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Kid {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The `stat` fields of `pid`, split after the name (field 3, the state, is index 0).
 fn stat_fields(pid: u32) -> Option<Vec<String>> {

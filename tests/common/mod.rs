@@ -24,6 +24,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 pub mod audit;
+pub mod child;
 pub mod host;
 pub mod in_process;
 pub mod schema;
