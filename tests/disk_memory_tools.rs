@@ -709,10 +709,7 @@ fn memory_rates_see_the_page_faults_we_make() {
 
 #[test]
 fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
-    let dir = common::TempDir::new("disk-mem-bin");
-    let cfg = dir.path("c.yaml");
-    common::write_config(&cfg, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
+    let (_dir, mut c) = common::serve("disk-mem-bin", "");
     let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_disk_io", json!({"sample_ms": 0})),

@@ -533,10 +533,7 @@ fn cron_jobs_match_run_parts_and_systemctl() {
 
 #[test]
 fn new_tools_through_the_binary_against_their_published_schemas() {
-    let dir = common::TempDir::new("hooks-bin");
-    let cfg = dir.path("c.yaml");
-    common::write_config(&cfg, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
+    let (_dir, mut c) = common::serve("hooks-bin", "");
     let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_sessions_and_time", json!({})),

@@ -918,10 +918,7 @@ fn the_binary_in_a_namespace_we_built() {
 
 #[test]
 fn every_new_tool_through_the_binary_matches_its_listed_schema() {
-    let d = common::TempDir::new("net-schema");
-    let p = d.path("c.yaml");
-    common::write_config(&p, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    let (_dir, mut c) = common::serve("net-schema", "");
     let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_network_info", json!({})),

@@ -13,7 +13,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::child::Reaped;
-use common::{Client, TempDir, write_config};
+use common::{Client, TempDir, serve, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::Registry;
 
@@ -38,14 +38,6 @@ impl Planted {
     fn pid(&self) -> u64 {
         u64::from(self.0.pid())
     }
-}
-
-fn serve(tag: &str, yaml: &str) -> (TempDir, Client) {
-    let d = TempDir::new(tag);
-    let p = d.path("c.yaml");
-    write_config(&p, yaml, 0o600);
-    let c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
-    (d, c)
 }
 
 fn processes(c: &mut Client, args: Value) -> Value {

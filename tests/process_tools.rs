@@ -452,10 +452,7 @@ fn context_fields_in_the_list_match_ps() {
 fn through_the_binary_schemas_and_field_order() {
     let kid = Kid::spawn(Command::new("sleep").arg("30"));
     wait_comm(kid.pid(), "sleep");
-    let dir = common::TempDir::new("proc-order");
-    let cfg = dir.path("c.yaml");
-    common::write_config(&cfg, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
+    let (_dir, mut c) = common::serve("proc-order", "");
     let schemas = listed_output_schemas(&mut c);
     let pid = kid.pid();
     for (name, args) in [

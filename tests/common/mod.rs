@@ -74,6 +74,16 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A `sysgate serve` of config `yaml` (mode 0600, in a scratch directory named for `tag`),
+/// initialized; the directory goes when the caller drops it.
+pub fn serve(tag: &str, yaml: &str) -> (TempDir, Client) {
+    let d = TempDir::new(tag);
+    let p = d.path("c.yaml");
+    write_config(&p, yaml, 0o600);
+    let c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    (d, c)
+}
+
 /// A running `sysgate serve` with a JSON-RPC line client.
 pub struct Client {
     pub child: Child,
