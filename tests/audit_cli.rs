@@ -254,15 +254,10 @@ fn the_key_may_come_from_an_environment_variable_the_config_names() {
         ),
         0o600,
     );
-    let out = std::process::Command::new(common::bin())
-        .args(["query", "whoami", "--config", s.config.to_str().unwrap()])
-        .env("SYSGATE_AUDIT_KEY", KEY)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::host::succeed(
+        std::process::Command::new(common::bin())
+            .args(["query", "whoami", "--config", s.config.to_str().unwrap()])
+            .env("SYSGATE_AUDIT_KEY", KEY),
     );
     let out = std::process::Command::new(common::bin())
         .args([

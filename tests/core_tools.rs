@@ -593,22 +593,14 @@ fn query_subcommand_runs_tools_through_the_binary() {
     let cfg = cfg.to_str().unwrap();
     let marker = spawn_sleep("sleep-BINMARK");
     thread::sleep(Duration::from_millis(100));
-    let out = Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args([
-            "query",
-            "get_processes",
-            "--args",
-            r#"{"name":"sleep","limit":500}"#,
-            "--config",
-            cfg,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::host::succeed(Command::new(env!("CARGO_BIN_EXE_sysgate")).args([
+        "query",
+        "get_processes",
+        "--args",
+        r#"{"name":"sleep","limit":500}"#,
+        "--config",
+        cfg,
+    ]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["isError"], false);
     let ps = v["structuredContent"]["processes"].as_array().unwrap();

@@ -210,17 +210,12 @@ fn shadow_files_are_never_opened() {
     };
     let s = setup("sens-strace", true);
     let trace = s.dir.path("trace.txt");
-    let out = Command::new(strace)
-        .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
-        .arg(&trace)
-        .arg(bin())
-        .args(["query", "get_user_accounts", "--config", s.cfg()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::host::succeed(
+        Command::new(strace)
+            .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
+            .arg(&trace)
+            .arg(bin())
+            .args(["query", "get_user_accounts", "--config", s.cfg()]),
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["isError"], false, "{v}");

@@ -2,7 +2,7 @@
 //! and a lock for tests whose host changes (loop devices, sockets) would show up half-way in
 //! another test's comparison.
 
-use std::process::Command;
+use std::process::{Command, Output};
 use std::sync::{Mutex, MutexGuard};
 
 /// Run `cmd` with `args` to completion: its stdout, or why it did not succeed (could not start,
@@ -27,4 +27,16 @@ pub fn output(cmd: &str, args: &[&str]) -> Result<String, String> {
 pub fn host_lock() -> MutexGuard<'static, ()> {
     static L: Mutex<()> = Mutex::new(());
     L.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Run `cmd` to completion; it must exit successfully (else the test fails with its stderr).
+/// Its output, for the test to read stdout.
+pub fn succeed(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
