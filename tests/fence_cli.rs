@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::child::Reaped;
-use common::{Client, TempDir, bin, euid_is_root, write_config};
+use common::{Client, TempDir, bin, write_config};
 use serde_json::{Value, json};
 
 /// The word that marks planted text; it must never appear outside a fence.
@@ -77,11 +77,7 @@ fn call_fenced(c: &mut Client, tool: &str, args: Value) -> Value {
 }
 
 fn namespaces_work() -> bool {
-    euid_is_root()
-        && Command::new("unshare")
-            .args(["-u", "-n", "-m", "true"])
-            .status()
-            .is_ok_and(|s| s.success())
+    common::host::unshare_works(&["-u", "-n", "-m"])
 }
 
 /// Host name, loopback interface name and a bind mount's mount point, all hostile.

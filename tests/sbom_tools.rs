@@ -22,7 +22,7 @@ use std::process::Command;
 
 use common::in_process::call;
 use common::schema::{listed_output_schema as output_schema, ok_result};
-use common::{Client, TempDir, bin, euid_is_root, write_config};
+use common::{Client, TempDir, bin, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::schema::Schema;
 
@@ -220,11 +220,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn namespaces_work() -> bool {
-    euid_is_root()
-        && Command::new("unshare")
-            .args(["-m", "true"])
-            .status()
-            .is_ok_and(|s| s.success())
+    common::host::unshare_works(&["-m"])
 }
 
 /// A server whose mount namespace has `setup` (a shell script) run in it first.

@@ -40,3 +40,14 @@ pub fn succeed(cmd: &mut Command) -> Output {
     );
     out
 }
+
+/// Whether this test may build its own namespaces: it runs as root and `unshare FLAGS true`
+/// works here (a container may forbid it even to root). A test that needs them skips otherwise.
+pub fn unshare_works(flags: &[&str]) -> bool {
+    super::euid_is_root()
+        && Command::new("unshare")
+            .args(flags)
+            .arg("true")
+            .status()
+            .is_ok_and(|s| s.success())
+}
