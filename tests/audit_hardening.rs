@@ -24,14 +24,9 @@ struct Setup {
 
 fn setup(tag: &str, extra: &str) -> Setup {
     let dir = TempDir::new(tag);
-    let key = audit::write_key(&dir);
-    let log = dir.path("audit.jsonl");
+    let (log, audit) = audit::log_in(&dir);
     let config = dir.path("c.yaml");
-    write_config(
-        &config,
-        &format!("{}{extra}", audit::section(&log, &key)),
-        0o600,
-    );
+    write_config(&config, &format!("{audit}{extra}"), 0o600);
     Setup { dir, config, log }
 }
 

@@ -88,16 +88,14 @@ fn setup(tag: &str) -> Setup {
     let dir = TempDir::new(tag);
     let journal = dir.path("journal");
     std::fs::create_dir(&journal).unwrap();
-    let key = audit::write_key(&dir);
-    let log = dir.path("audit.jsonl");
+    let (log, audit) = audit::log_in(&dir);
     let config = dir.path("c.yaml");
     write_config(
         &config,
         &format!(
             "scopes:\n  logs_system:\n    enabled: true\n    journal_directory: {}\n\
-             resources:\n  timeouts: {{medium: 20000}}\n{}",
+             resources:\n  timeouts: {{medium: 20000}}\n{audit}",
             journal.display(),
-            audit::section(&log, &key)
         ),
         0o600,
     );

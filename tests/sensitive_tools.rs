@@ -42,15 +42,11 @@ struct Setup {
 /// A config with `scopes.sensitive.enabled` as given, and an audit log.
 fn setup(tag: &str, sensitive: bool) -> Setup {
     let dir = TempDir::new(tag);
-    let key = audit::write_key(&dir);
-    let log = dir.path("audit.jsonl");
+    let (log, audit) = audit::log_in(&dir);
     let config = dir.path("c.yaml");
     write_config(
         &config,
-        &format!(
-            "scopes:\n  sensitive: {{enabled: {sensitive}}}\n{}",
-            audit::section(&log, &key)
-        ),
+        &format!("scopes:\n  sensitive: {{enabled: {sensitive}}}\n{audit}"),
         0o600,
     );
     Setup { dir, config, log }

@@ -28,6 +28,15 @@ pub fn section(log: &Path, key: &Path) -> String {
     )
 }
 
+/// An audit log at `audit.jsonl` in `dir`, keyed by [`write_key`]: the log's path and the
+/// `audit:` section for the config.
+pub fn log_in(dir: &TempDir) -> (PathBuf, String) {
+    let key = write_key(dir);
+    let log = dir.path("audit.jsonl");
+    let section = section(&log, &key);
+    (log, section)
+}
+
 /// Every record of the log at `log`: it must exist and every line must be JSON.
 pub fn records(log: &Path) -> Vec<Value> {
     parse(&std::fs::read_to_string(log).unwrap_or_else(|e| panic!("{}: {e}", log.display())))
