@@ -100,3 +100,12 @@ pub fn assert_deadline_stops_call(name: &str, args: Value, within: Duration) {
     assert_eq!(r.unwrap_err(), ToolError::Cancelled);
     assert!(t.elapsed() < within, "{:?}", t.elapsed());
 }
+
+/// The progress events of a sampled call (done, total, message), as a progress sink recorded
+/// them: exactly two, the start (0 of 2, its message naming the `ms` sample) and the end (1 of 2).
+pub fn assert_sample_progress(ev: &[(f64, Option<f64>, String)], ms: u64) {
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!((ev[0].0, ev[0].1), (0.0, Some(2.0)));
+    assert!(ev[0].2.contains(&format!("{ms} ms")), "{}", ev[0].2);
+    assert_eq!((ev[1].0, ev[1].1), (1.0, Some(2.0)));
+}
