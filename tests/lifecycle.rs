@@ -2,10 +2,6 @@
 //! does; a call past its deadline has one outcome recorded once; cancelled calls release what they
 //! hold; refusals before a tool is found, reloads and SIGTERM are on the audit record.
 #![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
-#![expect(
-    clippy::disallowed_methods,
-    reason = "the test sends signals with kill(1)"
-)]
 
 mod common;
 
@@ -51,14 +47,6 @@ fn setup(tag: &str, extra: &str) -> Setup {
     };
     s.write(true, extra);
     s
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    let st = std::process::Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
 }
 
 /// Poll `f` until it holds (or fail after `limit`).
@@ -178,7 +166,7 @@ fn sighup_applied_or_rejected_writes_one_config_reload_record() {
     };
     // Applied.
     s.write(true, "log_level: debug\n");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "an applied reload", || {
         reloads(&s).len() == 1
     });
@@ -187,7 +175,7 @@ fn sighup_applied_or_rejected_writes_one_config_reload_record() {
     assert_eq!(r["detail"]["applied"], true);
     // Rejected: the old config stays, and says why.
     s.write(true, "limits:\n  max_in_flight: 0\n");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "a rejected reload", || {
         reloads(&s).len() == 2
     });
@@ -202,14 +190,14 @@ fn sighup_applied_or_rejected_writes_one_config_reload_record() {
     );
     // Redaction off: on the record of the log in force.
     s.write(true, "redaction:\n  enabled: false\n");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "redaction off", || {
         reloads(&s).len() == 3
     });
     assert_eq!(reloads(&s)[2]["detail"]["redaction"], false);
     // The audit log off: recorded in the old log before it is swapped out.
     s.write(false, "");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "audit off", || {
         reloads(&s).len() == 4
     });
@@ -241,7 +229,7 @@ fn sigterm_answers_running_calls_then_records_shutdown_and_exits_0() {
         "params": {"name": "get_processes", "arguments": {"sample_ms": 700, "limit": 1}}}));
     // Let the call start, then terminate while it runs.
     std::thread::sleep(Duration::from_millis(200));
-    signal(&c.child, "-TERM");
+    c.signal("-TERM");
     let r = c
         .wait_for(&json!(7), Duration::from_secs(10))
         .expect("the running call is answered");

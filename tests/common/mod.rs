@@ -10,8 +10,8 @@
 )]
 #![expect(
     clippy::disallowed_methods,
-    reason = "the tests start the binary they test, and the host programs they check it against \
-              (common::host)"
+    reason = "the tests start the binary they test, signal it with kill(1), and run the host \
+              programs they check it against (common::host)"
 )]
 
 use std::io::{BufRead, BufReader, Write};
@@ -189,6 +189,15 @@ impl Client {
                 return Some(msg);
             }
         }
+    }
+
+    /// Send `sig` (as kill(1) spells it, e.g. `-HUP`) to the server; kill must succeed.
+    pub fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "kill {sig} {}", self.child.id());
     }
 
     pub fn close_stdin(&mut self) {
