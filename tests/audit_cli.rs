@@ -13,10 +13,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use common::audit::{self, KEY, records};
 use common::{Client, TempDir, run, write_config};
-use serde_json::{Value, json};
-
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+use serde_json::json;
 
 struct Setup {
     dir: TempDir,
@@ -26,9 +25,7 @@ struct Setup {
 
 fn setup(tag: &str, log_dir: Option<&Path>, extra: &str) -> Setup {
     let dir = TempDir::new(tag);
-    let key = dir.path("audit.key");
-    std::fs::write(&key, KEY).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = audit::write_key(&dir);
     let log = match log_dir {
         Some(d) => d.join("audit.jsonl"),
         None => dir.path("audit.jsonl"),
@@ -36,33 +33,14 @@ fn setup(tag: &str, log_dir: Option<&Path>, extra: &str) -> Setup {
     let config = dir.path("c.yaml");
     write_config(
         &config,
-        &format!(
-            "audit:\n  path: {}\n  key_file: {}\n{extra}",
-            log.display(),
-            key.display()
-        ),
+        &format!("{}{extra}", audit::section(&log, &key)),
         0o600,
     );
     Setup { dir, config, log }
 }
 
-fn records(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
 fn verify(s: &Setup) -> (i32, String) {
-    let (code, out, err) = run(&[
-        "audit",
-        "verify",
-        s.log.to_str().unwrap(),
-        "--config",
-        s.config.to_str().unwrap(),
-    ]);
-    (code, out + &err)
+    audit::verify(&s.log, &s.config)
 }
 
 #[test]
@@ -276,15 +254,10 @@ fn the_key_may_come_from_an_environment_variable_the_config_names() {
         ),
         0o600,
     );
-    let out = std::process::Command::new(common::bin())
-        .args(["query", "whoami", "--config", s.config.to_str().unwrap()])
-        .env("SYSGATE_AUDIT_KEY", KEY)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::host::succeed(
+        std::process::Command::new(common::bin())
+            .args(["query", "whoami", "--config", s.config.to_str().unwrap()])
+            .env("SYSGATE_AUDIT_KEY", KEY),
     );
     let out = std::process::Command::new(common::bin())
         .args([

@@ -12,10 +12,9 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use common::audit::{self, records};
 use common::{TempDir, run, write_config};
 use serde_json::Value;
-
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 struct Setup {
     dir: TempDir,
@@ -25,29 +24,10 @@ struct Setup {
 
 fn setup(tag: &str, extra: &str) -> Setup {
     let dir = TempDir::new(tag);
-    let key = dir.path("audit.key");
-    std::fs::write(&key, KEY).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let log = dir.path("audit.jsonl");
+    let (log, audit) = audit::log_in(&dir);
     let config = dir.path("c.yaml");
-    write_config(
-        &config,
-        &format!(
-            "audit:\n  path: {}\n  key_file: {}\n{extra}",
-            log.display(),
-            key.display()
-        ),
-        0o600,
-    );
+    write_config(&config, &format!("{audit}{extra}"), 0o600);
     Setup { dir, config, log }
-}
-
-fn records(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 fn seqs(log: &Path) -> Vec<u64> {
@@ -58,14 +38,7 @@ fn seqs(log: &Path) -> Vec<u64> {
 }
 
 fn verify(s: &Setup) -> (i32, String) {
-    let (code, out, err) = run(&[
-        "audit",
-        "verify",
-        s.log.to_str().unwrap(),
-        "--config",
-        s.config.to_str().unwrap(),
-    ]);
-    (code, out + &err)
+    audit::verify(&s.log, &s.config)
 }
 
 /// One audited call through `sysgate query` (it opens the log like a server start does).

@@ -156,15 +156,10 @@ fn every_directory_above_an_operator_file_must_be_safe() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("is a symbolic link"));
-    let out = std::process::Command::new(common::bin())
-        .args(["check-config", "--config", "real/c.yaml"])
-        .current_dir(&d.0)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    common::host::succeed(
+        std::process::Command::new(common::bin())
+            .args(["check-config", "--config", "real/c.yaml"])
+            .current_dir(&d.0),
     );
 
     // Key files and the audit log's directory follow the same rule.
@@ -689,14 +684,6 @@ fn whoami_is_always_callable_and_a_config_without_tools_is_warned_about() {
     assert!(!err.contains("get no tools"), "{err}");
 }
 
-fn sighup(c: &Client) {
-    let st = std::process::Command::new("kill")
-        .args(["-HUP", &c.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 fn tool_names(c: &mut Client) -> Vec<String> {
     let list = c.request("tools/list", json!({}));
     list["result"]["tools"]
@@ -717,7 +704,7 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_on_a_broken_file() {
 
     // A valid change applies without a restart.
     write_config(&p, "queries: {deny: [get_uptime]}\n", 0o600);
-    sighup(&c);
+    c.signal("-HUP");
     let mut applied = false;
     for _ in 0..100 {
         if !tool_names(&mut c).contains(&"get_uptime".to_string()) {
@@ -735,7 +722,7 @@ fn sighup_applies_a_valid_config_and_keeps_the_old_one_on_a_broken_file() {
         ("", 0o666),
     ] {
         write_config(&p, yaml, mode);
-        sighup(&c);
+        c.signal("-HUP");
         for _ in 0..25 {
             let r = c.call("whoami", json!({}));
             assert_eq!(r["result"]["isError"], false, "{r}");
@@ -819,7 +806,7 @@ fn sighup_while_the_server_is_still_starting_never_kills_it() {
         "not blocked while starting: {mask:x}"
     );
     for _ in 0..20 {
-        sighup(&c);
+        c.signal("-HUP");
     }
     let r = c.request("initialize", json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}));
     assert_eq!(r["result"]["protocolVersion"], "2025-11-25", "{r}");

@@ -9,13 +9,17 @@
 mod common;
 
 use std::os::unix::process::CommandExt;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::in_process::{call, call_with, f, u};
+use common::child::Reaped;
+use common::in_process::{
+    assert_cancelled_mid_call, assert_deadline_stops_call, assert_sample_progress, call, call_with,
+    f, u,
+};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::{Cancel, Registry};
@@ -36,16 +40,6 @@ const CORE_TOOLS: [&str; 14] = [
     "get_sessions_and_time",
     "whoami",
 ];
-
-/// Kills and reaps a spawned child when the test ends, pass or fail.
-struct Reaped(Child);
-
-impl Drop for Reaped {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn spawn_sleep(arg0: &str) -> Reaped {
     Reaped(
@@ -555,10 +549,7 @@ fn sampling_reports_progress_and_stops_on_cancel_or_deadline() {
     )
     .unwrap();
     let ev = events.lock().unwrap().clone();
-    assert_eq!(ev.len(), 2, "{ev:?}");
-    assert_eq!((ev[0].0, ev[0].1), (0.0, Some(2.0)));
-    assert!(ev[0].2.contains("300 ms"));
-    assert_eq!(ev[1].0, 1.0);
+    assert_sample_progress(&ev, 300);
     // Any sample is reported; no sample, no wait, nothing to report.
     events.lock().unwrap().clear();
     call_with(
@@ -582,42 +573,13 @@ fn sampling_reports_progress_and_stops_on_cancel_or_deadline() {
     assert!(events.lock().unwrap().is_empty());
 
     // Cancelled mid-sample: the call ends promptly instead of sleeping out its 2 s.
-    let cancel = Arc::new(Cancel::default());
-    let c = Arc::clone(&cancel);
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        c.cancel();
-    });
-    let t = Instant::now();
-    let r = call_with(
-        "get_processes",
-        json!({"sample_ms": 2000}),
-        None,
-        &cancel,
-        None,
-    );
-    canceller.join().unwrap();
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_cancelled_mid_call("get_processes", json!({"sample_ms": 2000}));
 
     // A deadline shorter than the sample stops it the same way.
-    let t = Instant::now();
-    let r = call_with(
+    assert_deadline_stops_call(
         "get_cpu_info",
         json!({"sample_ms": 1000}),
-        Some(Instant::now() + Duration::from_millis(150)),
-        &Cancel::default(),
-        None,
-    );
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(700),
-        "{:?}",
-        t.elapsed()
+        Duration::from_millis(700),
     );
 }
 
@@ -629,22 +591,14 @@ fn query_subcommand_runs_tools_through_the_binary() {
     let cfg = cfg.to_str().unwrap();
     let marker = spawn_sleep("sleep-BINMARK");
     thread::sleep(Duration::from_millis(100));
-    let out = Command::new(env!("CARGO_BIN_EXE_sysgate"))
-        .args([
-            "query",
-            "get_processes",
-            "--args",
-            r#"{"name":"sleep","limit":500}"#,
-            "--config",
-            cfg,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::host::succeed(Command::new(env!("CARGO_BIN_EXE_sysgate")).args([
+        "query",
+        "get_processes",
+        "--args",
+        r#"{"name":"sleep","limit":500}"#,
+        "--config",
+        cfg,
+    ]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["isError"], false);
     let ps = v["structuredContent"]["processes"].as_array().unwrap();

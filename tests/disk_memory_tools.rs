@@ -3,10 +3,6 @@
 //! real binary over stdio. Values are compared with what the kernel says independently: two
 //! reads of `/proc/diskstats` and `/proc/vmstat` made here, `lsblk -J`, and a loop device
 //! (when run as root) with a partition table, a filesystem and a mount made by the test.
-#![expect(
-    clippy::disallowed_methods,
-    reason = "the tests run losetup, mkfs, mount, dd and lsblk to set up and check the host"
-)]
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -18,16 +14,20 @@ mod common;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::in_process::{call, call_with, f, u};
+use common::euid_is_root as is_root;
+use common::host::{host_lock, output as run};
+use common::in_process::{
+    assert_cancelled_mid_call, assert_deadline_stops_call, assert_sample_progress, call, call_with,
+    f, u,
+};
+use common::schema::{assert_fits, listed_output_schemas, ok_result};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
-use sysgate::testing::tools::schema::Schema;
 
 /// One line of `/proc/diskstats`, read here without the server's parser (iostats.rst: after
 /// `major minor name`, reads, merged, sectors read, ms reading, writes, merged, sectors
@@ -100,31 +100,6 @@ fn vmstat() -> Vm {
         pgmajfault: get("pgmajfault"),
         oom_kill: get("oom_kill"),
     }
-}
-
-/// Tests that make loop devices or compare device lists run one at a time: a loop device made
-/// by one would show up in another's comparison half-way.
-fn host_lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: Mutex<()> = Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn is_root() -> bool {
-    !common::root_prefix().is_empty()
-}
-
-fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A loop device over a 16 MiB file with one MBR partition (sectors 2048..30720) and an ext4
@@ -314,10 +289,7 @@ fn disk_io_rates_match_iostat_arithmetic_on_a_loop_device() {
     assert_eq!(*dd_error.lock().unwrap(), None);
 
     let ev = events.lock().unwrap().clone();
-    assert_eq!(ev.len(), 2, "{ev:?}");
-    assert_eq!((ev[0].0, ev[0].1), (0.0, Some(2.0)));
-    assert!(ev[0].2.contains("400 ms"), "{}", ev[0].2);
-    assert_eq!((ev[1].0, ev[1].1), (1.0, Some(2.0)));
+    assert_sample_progress(&ev, 400);
 
     assert_eq!(v["sample_ms"], 400);
     assert!(v.get("rates_reason").is_none());
@@ -395,41 +367,12 @@ fn disk_io_arguments_cancellation_and_deadline() {
         }
     }
     // The upper bound is accepted (and cancelled mid-sample, promptly).
-    let cancel = Arc::new(Cancel::default());
-    let c = Arc::clone(&cancel);
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        c.cancel();
-    });
-    let t = Instant::now();
-    let r = call_with(
-        "get_disk_io",
-        json!({"sample_ms": 2000}),
-        None,
-        &cancel,
-        None,
-    );
-    canceller.join().unwrap();
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_cancelled_mid_call("get_disk_io", json!({"sample_ms": 2000}));
     // A deadline shorter than the sample stops it the same way.
-    let t = Instant::now();
-    let r = call_with(
+    assert_deadline_stops_call(
         "get_disk_io",
         json!({"sample_ms": 2000}),
-        Some(Instant::now() + Duration::from_millis(150)),
-        &Cancel::default(),
-        None,
-    );
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
+        Duration::from_millis(1000),
     );
     // Every sample reports progress (start and end), however short: the rule of every tool
     // that waits.
@@ -764,19 +707,8 @@ fn memory_rates_see_the_page_faults_we_make() {
 
 #[test]
 fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
-    let dir = common::TempDir::new("disk-mem-bin");
-    let cfg = dir.path("c.yaml");
-    common::write_config(&cfg, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
-    let list = c.request("tools/list", json!({}));
-    let tools = list["result"]["tools"].as_array().unwrap();
-    let schema = |name: &str| -> Schema {
-        let t = tools
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap_or_else(|| panic!("{name} is listed"));
-        Schema::compile(&t["outputSchema"]).unwrap()
-    };
+    let (_dir, mut c) = common::serve("disk-mem-bin", "");
+    let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_disk_io", json!({"sample_ms": 0})),
         (
@@ -796,15 +728,7 @@ fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
         ("get_memory_info", json!({"sample_ms": 100})),
     ] {
         let r = c.call(name, args.clone());
-        let res = &r["result"];
-        assert_eq!(res["isError"], false, "{name} {args}: {r}");
-        let sc = &res["structuredContent"];
-        if let Err(e) = schema(name).validate(sc) {
-            panic!(
-                "{name} {args}: breaks its published outputSchema at {}: {}",
-                e.path, e.rule
-            );
-        }
+        let res = ok_result(&r, &schemas[name], &format!("{name} {args}"));
         // Host strings are fenced as untrusted in the text block.
         let text = res["content"][0]["text"].as_str().unwrap();
         if name != "get_memory_info" {
@@ -831,11 +755,7 @@ fn new_tools_through_the_binary_with_progress_and_their_published_schemas() {
         );
         assert_eq!(progress[0]["progress"], 0.0);
         assert_eq!(progress[1]["progress"], 1.0);
-        assert!(
-            schema(name)
-                .validate(&answer["result"]["structuredContent"])
-                .is_ok()
-        );
+        assert_fits(&schemas[name], &answer["result"]["structuredContent"], name);
 
         let (progress, answer) = collect(
             &mut c,

@@ -12,10 +12,11 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Client, TempDir, bin, euid_is_root, write_config};
+use common::child::Reaped;
+use common::{Client, TempDir, bin, write_config};
 use serde_json::{Value, json};
 
 /// The word that marks planted text; it must never appear outside a fence.
@@ -76,11 +77,7 @@ fn call_fenced(c: &mut Client, tool: &str, args: Value) -> Value {
 }
 
 fn namespaces_work() -> bool {
-    euid_is_root()
-        && Command::new("unshare")
-            .args(["-u", "-n", "-m", "true"])
-            .status()
-            .is_ok_and(|s| s.success())
+    common::host::unshare_works(&["-u", "-n", "-m"])
 }
 
 /// Host name, loopback interface name and a bind mount's mount point, all hostile.
@@ -150,14 +147,7 @@ exec "$@""#;
 
 /// A running copy of `sleep` whose file name, and so its process name, is a fake opening tag
 /// (the directory holding the copy goes when this does).
-struct Named(Child, #[allow(dead_code)] TempDir);
-
-impl Drop for Named {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+struct Named(Reaped, #[allow(dead_code)] TempDir);
 
 #[test]
 fn a_process_named_like_a_tag_is_fenced() {
@@ -172,13 +162,13 @@ fn a_process_named_like_a_tag_is_fenced() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let named = Named(child, d);
+    let named = Named(Reaped(child), d);
     std::thread::sleep(Duration::from_millis(100));
     let cfg = TempDir::new("fence-comm-cfg");
     let p = cfg.path("c.yaml");
     write_config(&p, "", 0o600);
     let mut c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
-    let pid = u64::from(named.0.id());
+    let pid = u64::from(named.0.pid());
     for format in ["json", "toon"] {
         let r = c.call(
             "get_processes",

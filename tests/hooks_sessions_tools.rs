@@ -20,9 +20,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use common::in_process::{call, u};
+use common::schema::{listed_output_schemas, ok_result};
 use serde_json::{Value, json};
 use sysgate::testing::tools::parse::utmp;
-use sysgate::testing::tools::schema::Schema;
 
 fn have(cmd: &str) -> bool {
     Command::new("sh")
@@ -533,12 +533,8 @@ fn cron_jobs_match_run_parts_and_systemctl() {
 
 #[test]
 fn new_tools_through_the_binary_against_their_published_schemas() {
-    let dir = common::TempDir::new("hooks-bin");
-    let cfg = dir.path("c.yaml");
-    common::write_config(&cfg, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
-    let list = c.request("tools/list", json!({}));
-    let tools = list["result"]["tools"].as_array().unwrap();
+    let (_dir, mut c) = common::serve("hooks-bin", "");
+    let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_sessions_and_time", json!({})),
         ("get_sessions_and_time", json!({"format": "toon"})),
@@ -553,20 +549,8 @@ fn new_tools_through_the_binary_against_their_published_schemas() {
             json!({"type": "service", "enablement": "enabled", "format": "toon"}),
         ),
     ] {
-        let t = tools
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap_or_else(|| panic!("{name} is listed"));
-        let schema = Schema::compile(&t["outputSchema"]).unwrap();
         let r = c.call(name, args.clone());
-        let res = &r["result"];
-        assert_eq!(res["isError"], false, "{name} {args}: {r}");
-        if let Err(e) = schema.validate(&res["structuredContent"]) {
-            panic!(
-                "{name} {args}: breaks its outputSchema at {}: {}",
-                e.path, e.rule
-            );
-        }
+        ok_result(&r, &schemas[name], &format!("{name} {args}"));
     }
     // Hostile arguments are refused by the gate, naming the argument.
     for (name, args, arg) in [

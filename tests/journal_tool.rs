@@ -15,11 +15,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use common::audit::{self, records as audit_records};
 use common::{Client, TempDir, write_config};
 use serde_json::{Value, json};
 
 const JOURNAL_REMOTE: &str = "/lib/systemd/systemd-journal-remote";
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 struct E<'a> {
     unit: &'a str,
@@ -88,20 +88,14 @@ fn setup(tag: &str) -> Setup {
     let dir = TempDir::new(tag);
     let journal = dir.path("journal");
     std::fs::create_dir(&journal).unwrap();
-    let key = dir.path("audit.key");
-    std::fs::write(&key, KEY).unwrap();
-    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
-    let log = dir.path("audit.jsonl");
+    let (log, audit) = audit::log_in(&dir);
     let config = dir.path("c.yaml");
     write_config(
         &config,
         &format!(
             "scopes:\n  logs_system:\n    enabled: true\n    journal_directory: {}\n\
-             resources:\n  timeouts: {{medium: 20000}}\n\
-             audit:\n  path: {}\n  key_file: {}\n",
+             resources:\n  timeouts: {{medium: 20000}}\n{audit}",
             journal.display(),
-            log.display(),
-            key.display()
         ),
         0o600,
     );
@@ -376,14 +370,6 @@ fn an_absent_journal_is_an_empty_result_with_its_reason() {
     assert_eq!(v["more"], false);
     let reason = v["reason"].as_str().unwrap();
     assert!(reason.contains("no journal files under"), "{reason}");
-}
-
-fn audit_records(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
 }
 
 #[test]

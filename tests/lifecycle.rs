@@ -2,22 +2,16 @@
 //! does; a call past its deadline has one outcome recorded once; cancelled calls release what they
 //! hold; refusals before a tool is found, reloads and SIGTERM are on the audit record.
 #![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
-#![expect(
-    clippy::disallowed_methods,
-    reason = "the test sends signals with kill(1)"
-)]
 
 mod common;
 
 use std::collections::BTreeMap;
-use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use common::audit::{self, records_if_any as records};
 use common::{Client, TempDir, run, write_config};
 use serde_json::{Value, json};
-
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 
 struct Setup {
     dir: TempDir,
@@ -34,11 +28,7 @@ impl Setup {
     /// Rewrite the config (`audit: true` keeps the audit section).
     fn write(&self, audit: bool, extra: &str) {
         let audit = if audit {
-            format!(
-                "audit:\n  path: {}\n  key_file: {}\n",
-                self.log.display(),
-                self.key.display()
-            )
+            audit::section(&self.log, &self.key)
         } else {
             String::new()
         };
@@ -48,9 +38,7 @@ impl Setup {
 
 fn setup(tag: &str, extra: &str) -> Setup {
     let dir = TempDir::new(tag);
-    let key = dir.path("audit.key");
-    std::fs::write(&key, KEY).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let key = audit::write_key(&dir);
     let s = Setup {
         config: dir.path("c.yaml"),
         log: dir.path("audit.jsonl"),
@@ -59,22 +47,6 @@ fn setup(tag: &str, extra: &str) -> Setup {
     };
     s.write(true, extra);
     s
-}
-
-fn records(log: &Path) -> Vec<Value> {
-    std::fs::read_to_string(log)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn signal(child: &std::process::Child, sig: &str) {
-    let st = std::process::Command::new("kill")
-        .args([sig, &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
 }
 
 /// Poll `f` until it holds (or fail after `limit`).
@@ -194,7 +166,7 @@ fn sighup_applied_or_rejected_writes_one_config_reload_record() {
     };
     // Applied.
     s.write(true, "log_level: debug\n");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "an applied reload", || {
         reloads(&s).len() == 1
     });
@@ -203,7 +175,7 @@ fn sighup_applied_or_rejected_writes_one_config_reload_record() {
     assert_eq!(r["detail"]["applied"], true);
     // Rejected: the old config stays, and says why.
     s.write(true, "limits:\n  max_in_flight: 0\n");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "a rejected reload", || {
         reloads(&s).len() == 2
     });
@@ -218,14 +190,14 @@ fn sighup_applied_or_rejected_writes_one_config_reload_record() {
     );
     // Redaction off: on the record of the log in force.
     s.write(true, "redaction:\n  enabled: false\n");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "redaction off", || {
         reloads(&s).len() == 3
     });
     assert_eq!(reloads(&s)[2]["detail"]["redaction"], false);
     // The audit log off: recorded in the old log before it is swapped out.
     s.write(false, "");
-    signal(&c.child, "-HUP");
+    c.signal("-HUP");
     eventually(Duration::from_secs(5), "audit off", || {
         reloads(&s).len() == 4
     });
@@ -257,7 +229,7 @@ fn sigterm_answers_running_calls_then_records_shutdown_and_exits_0() {
         "params": {"name": "get_processes", "arguments": {"sample_ms": 700, "limit": 1}}}));
     // Let the call start, then terminate while it runs.
     std::thread::sleep(Duration::from_millis(200));
-    signal(&c.child, "-TERM");
+    c.signal("-TERM");
     let r = c
         .wait_for(&json!(7), Duration::from_secs(10))
         .expect("the running call is answered");

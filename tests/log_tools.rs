@@ -17,6 +17,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use common::schema::{assert_fits, listed_output_schemas};
 use common::{Client, TempDir};
 use serde_json::{Value, json};
 use sysgate::testing::tools::schema::Schema;
@@ -44,14 +45,7 @@ impl Server {
             0o600,
         );
         let mut client = Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
-        let list = client.request("tools/list", json!({}));
-        let mut schemas = BTreeMap::new();
-        for t in list["result"]["tools"].as_array().unwrap() {
-            schemas.insert(
-                t["name"].as_str().unwrap().to_owned(),
-                Schema::compile(&t["outputSchema"]).unwrap(),
-            );
-        }
+        let schemas = listed_output_schemas(&mut client);
         Server {
             client,
             schemas,
@@ -76,9 +70,7 @@ impl Server {
             return Err(result["content"][0]["text"].as_str().unwrap().to_owned());
         }
         let s = &result["structuredContent"];
-        if let Err(e) = self.schemas[tool].validate(s) {
-            panic!("{tool}: output breaks its schema at {}: {}", e.path, e.rule);
-        }
+        assert_fits(&self.schemas[tool], s, tool);
         assert!(
             s.get("truncated").is_none(),
             "the output caps cut a page: {s}"

@@ -22,39 +22,19 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, UdpSocket};
 use std::os::unix::fs::MetadataExt;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::in_process::{call, call_with, f, u};
+use common::euid_is_root as is_root;
+use common::host::{host_lock, output as run};
+use common::in_process::{
+    assert_cancelled_mid_call, assert_sample_progress, call, call_with, f, u,
+};
+use common::schema::{listed_output_schemas, ok_result};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
-use sysgate::testing::tools::schema::Schema;
-
-fn run(cmd: &str, args: &[&str]) -> Result<String, String> {
-    let out = Command::new(cmd)
-        .args(args)
-        .output()
-        .map_err(|e| format!("{cmd}: {e}"))?;
-    if !out.status.success() {
-        return Err(format!(
-            "{cmd} {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        ));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn is_root() -> bool {
-    common::euid_is_root()
-}
-
-/// Tests that open sockets or compare socket lists run one at a time within this binary.
-fn host_lock() -> std::sync::MutexGuard<'static, ()> {
-    static L: Mutex<()> = Mutex::new(());
-    L.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// `/proc/net/dev` read here without the server's parser: name → the 16 counters.
 fn net_dev() -> BTreeMap<String, Vec<u64>> {
@@ -130,10 +110,7 @@ fn network_rates_match_two_reads_of_proc_net_dev_with_loopback_traffic() {
     .unwrap();
     let after = net_dev();
     let ev = events.lock().unwrap().clone();
-    assert_eq!(ev.len(), 2, "{ev:?}");
-    assert_eq!((ev[0].0, ev[0].1), (0.0, Some(2.0)));
-    assert!(ev[0].2.contains("300 ms"), "{}", ev[0].2);
-    assert_eq!((ev[1].0, ev[1].1), (1.0, Some(2.0)));
+    assert_sample_progress(&ev, 300);
     assert_eq!(v["sample_ms"], 300);
     assert!(v.get("rates_reason").is_none());
     let secs = f(&v["elapsed_ms"]) / 1000.0;
@@ -225,27 +202,7 @@ fn network_arguments_and_cancellation() {
             other => panic!("{args}: {other:?}"),
         }
     }
-    let cancel = Arc::new(Cancel::default());
-    let c = Arc::clone(&cancel);
-    let canceller = thread::spawn(move || {
-        thread::sleep(Duration::from_millis(100));
-        c.cancel();
-    });
-    let t = Instant::now();
-    let r = call_with(
-        "get_network_info",
-        json!({"sample_ms": 2000}),
-        None,
-        &cancel,
-        None,
-    );
-    canceller.join().unwrap();
-    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
-    assert!(
-        t.elapsed() < Duration::from_millis(1000),
-        "{:?}",
-        t.elapsed()
-    );
+    assert_cancelled_mid_call("get_network_info", json!({"sample_ms": 2000}));
 }
 
 /// `ip -j route show ...` as (destination with prefix, gateway, device, metric) tuples.
@@ -960,20 +917,8 @@ fn the_binary_in_a_namespace_we_built() {
 
 #[test]
 fn every_new_tool_through_the_binary_matches_its_listed_schema() {
-    let d = common::TempDir::new("net-schema");
-    let p = d.path("c.yaml");
-    common::write_config(&p, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
-    let list = c.request("tools/list", json!({}));
-    let schema = |name: &str| {
-        let t = list["result"]["tools"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|t| t["name"] == name)
-            .unwrap_or_else(|| panic!("{name} is listed"));
-        Schema::compile(&t["outputSchema"]).unwrap()
-    };
+    let (_dir, mut c) = common::serve("net-schema", "");
+    let schemas = listed_output_schemas(&mut c);
     for (name, args) in [
         ("get_network_info", json!({})),
         (
@@ -989,11 +934,7 @@ fn every_new_tool_through_the_binary_matches_its_listed_schema() {
         ("get_dns_config", json!({})),
     ] {
         let r = c.call(name, args.clone());
-        assert_eq!(r["result"]["isError"], false, "{name} {args}: {r}");
-        let sc = &r["result"]["structuredContent"];
-        if let Err(e) = schema(name).validate(sc) {
-            panic!("{name} {args}: {} {}", e.path, e.rule);
-        }
+        ok_result(&r, &schemas[name], &format!("{name} {args}"));
     }
 }
 

@@ -9,15 +9,16 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Client, TempDir, write_config};
+use common::child::Reaped;
+use common::{Client, TempDir, serve, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::Registry;
 
 /// A live `sh` whose command line carries `args` (sh ignores extra positional arguments).
-struct Planted(Child);
+struct Planted(Reaped);
 
 impl Planted {
     fn new(args: &[&str]) -> Planted {
@@ -31,27 +32,12 @@ impl Planted {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(100));
-        Planted(child)
+        Planted(Reaped(child))
     }
 
     fn pid(&self) -> u64 {
-        u64::from(self.0.id())
+        u64::from(self.0.pid())
     }
-}
-
-impl Drop for Planted {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(tag: &str, yaml: &str) -> (TempDir, Client) {
-    let d = TempDir::new(tag);
-    let p = d.path("c.yaml");
-    write_config(&p, yaml, 0o600);
-    let c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
-    (d, c)
 }
 
 fn processes(c: &mut Client, args: Value) -> Value {

@@ -14,39 +14,16 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::child::Reaped as Kid;
 use common::in_process::{call, call_with, f, u};
+use common::schema::{assert_fits, listed_output_schemas, ok_result};
 use serde_json::{Value, json};
 use sysgate::testing::error::ToolError;
 use sysgate::testing::tools::Cancel;
 use sysgate::testing::tools::schema::Schema;
-
-/// A child killed and reaped on drop.
-struct Kid(Child);
-
-impl Kid {
-    fn spawn(cmd: &mut Command) -> Kid {
-        Kid(cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap())
-    }
-
-    fn pid(&self) -> u32 {
-        self.0.id()
-    }
-}
-
-impl Drop for Kid {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// The `stat` fields of `pid`, split after the name (field 3, the state, is index 0).
 fn stat_fields(pid: u32) -> Option<Vec<String>> {
@@ -475,16 +452,8 @@ fn context_fields_in_the_list_match_ps() {
 fn through_the_binary_schemas_and_field_order() {
     let kid = Kid::spawn(Command::new("sleep").arg("30"));
     wait_comm(kid.pid(), "sleep");
-    let dir = common::TempDir::new("proc-order");
-    let cfg = dir.path("c.yaml");
-    common::write_config(&cfg, "", 0o600);
-    let mut c = common::Client::initialized(&["serve", "--config", cfg.to_str().unwrap()]);
-    let list = c.request("tools/list", json!({}));
-    let tools = list["result"]["tools"].as_array().unwrap();
-    let schema = |name: &str| -> Schema {
-        let t = tools.iter().find(|t| t["name"] == name).unwrap();
-        Schema::compile(&t["outputSchema"]).unwrap()
-    };
+    let (_dir, mut c) = common::serve("proc-order", "");
+    let schemas = listed_output_schemas(&mut c);
     let pid = kid.pid();
     for (name, args) in [
         ("get_process", json!({"pid": pid})),
@@ -499,14 +468,7 @@ fn through_the_binary_schemas_and_field_order() {
         ("get_system_status", json!({})),
     ] {
         let r = c.call(name, args.clone());
-        let res = &r["result"];
-        assert_eq!(res["isError"], false, "{name} {args}: {r}");
-        if let Err(e) = schema(name).validate(&res["structuredContent"]) {
-            panic!(
-                "{name} {args}: breaks its outputSchema at {}: {}",
-                e.path, e.rule
-            );
-        }
+        let res = ok_result(&r, &schemas[name], &format!("{name} {args}"));
         let text = res["content"][0]["text"].as_str().unwrap();
         assert!(text.starts_with("Untrusted data from "), "{text}");
         let inner: Vec<&str> = text.lines().skip(2).collect();
@@ -605,8 +567,9 @@ fn another_users_process_gives_reasons_not_numbers() {
     assert_eq!(p["cgroup"], cgroup_of(1));
     let registry = sysgate::testing::tools::Registry::new().unwrap();
     let tool = registry.get("get_process").unwrap();
-    let schema = Schema::compile(&tool.output_json()).unwrap();
-    if let Err(e) = schema.validate(p) {
-        panic!("breaks the outputSchema at {}: {}", e.path, e.rule);
-    }
+    assert_fits(
+        &Schema::compile(&tool.output_json()).unwrap(),
+        p,
+        "get_process",
+    );
 }

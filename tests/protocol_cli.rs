@@ -2,10 +2,6 @@
 //! limit, integer arguments, progress, counts after caps, usage exit codes, schema messages and
 //! the tool list across reloads.
 #![allow(clippy::unwrap_used, reason = "tests stop at the first surprise")]
-#![expect(
-    clippy::disallowed_methods,
-    reason = "the tests start sysgate and send it signals"
-)]
 
 mod common;
 
@@ -418,14 +414,6 @@ fn length_rules_say_1_character() {
     );
 }
 
-fn sighup(c: &Client) {
-    let st = std::process::Command::new("kill")
-        .args(["-HUP", &c.child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(st.success());
-}
-
 /// `notifications/tools/list_changed` messages that arrive within `wait`.
 fn list_changed(c: &mut Client, wait: Duration) -> usize {
     let end = std::time::Instant::now() + wait;
@@ -491,7 +479,7 @@ fn a_reload_that_changes_the_tool_list_tells_initialized_legacy_sessions() {
     let hup_all = |yaml: &str, c: &Client, half: &Client, modern: &Client| {
         write_config(&p, yaml, 0o600);
         for x in [c, half, modern] {
-            sighup(x);
+            x.signal("-HUP");
         }
     };
 

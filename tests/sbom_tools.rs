@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::in_process::call;
-use common::{Client, TempDir, bin, euid_is_root, write_config};
+use common::schema::{listed_output_schema as output_schema, ok_result};
+use common::{Client, TempDir, bin, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::schema::Schema;
 
@@ -130,27 +131,11 @@ fn get_packages_lists_what_dpkg_query_lists() {
     }
 }
 
-/// The published output schema of `tool`, compiled.
-fn output_schema(c: &mut Client, tool: &str) -> Schema {
-    let list = c.request("tools/list", json!({}));
-    let t = list["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == tool)
-        .unwrap_or_else(|| panic!("{tool} is not listed"));
-    Schema::compile(&t["outputSchema"]).unwrap()
-}
-
 /// `structuredContent` of a successful call, checked against the published schema.
 fn structured(c: &mut Client, schema: &Schema, tool: &str, args: Value) -> Value {
     let r = c.call(tool, args);
-    let result = &r["result"];
-    assert_eq!(result["isError"], false, "{tool}: {r}");
+    let result = ok_result(&r, schema, tool);
     let v = result["structuredContent"].clone();
-    if let Err(e) = schema.validate(&v) {
-        panic!("{tool}: output breaks its schema at {}: {}", e.path, e.rule);
-    }
     // Host text: the text block is fenced.
     let text = result["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("Untrusted data from "), "{text}");
@@ -235,11 +220,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn namespaces_work() -> bool {
-    euid_is_root()
-        && Command::new("unshare")
-            .args(["-m", "true"])
-            .status()
-            .is_ok_and(|s| s.success())
+    common::host::unshare_works(&["-m"])
 }
 
 /// A server whose mount namespace has `setup` (a shell script) run in it first.

@@ -20,12 +20,12 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Client, TempDir, bin, write_config};
+use common::schema::{assert_fits, listed_output_schemas};
+use common::{Client, TempDir, audit, bin, write_config};
 use serde_json::{Value, json};
 use sysgate::testing::tools::schema::Schema;
 use sysgate::testing::tools::sensitive::{read_ssh_config, read_sudo_config};
 
-const KEY: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
 const SENSITIVE: [&str; 4] = [
     "get_user_accounts",
     "get_sudo_config",
@@ -42,18 +42,11 @@ struct Setup {
 /// A config with `scopes.sensitive.enabled` as given, and an audit log.
 fn setup(tag: &str, sensitive: bool) -> Setup {
     let dir = TempDir::new(tag);
-    let key = dir.path("audit.key");
-    std::fs::write(&key, KEY).unwrap();
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let log = dir.path("audit.jsonl");
+    let (log, audit) = audit::log_in(&dir);
     let config = dir.path("c.yaml");
     write_config(
         &config,
-        &format!(
-            "scopes:\n  sensitive: {{enabled: {sensitive}}}\naudit:\n  path: {}\n  key_file: {}\n",
-            log.display(),
-            key.display()
-        ),
+        &format!("scopes:\n  sensitive: {{enabled: {sensitive}}}\n{audit}"),
         0o600,
     );
     Setup { dir, config, log }
@@ -65,11 +58,7 @@ impl Setup {
     }
 
     fn records(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        audit::records_if_any(&self.log)
     }
 }
 
@@ -97,28 +86,14 @@ fn query(s: &Setup, tool: &str, args: Value) -> Value {
 
 /// The output schemas as `tools/list` publishes them to a session of this config.
 fn output_schemas(s: &Setup) -> BTreeMap<String, Schema> {
-    let mut c = Client::initialized(&["serve", "--config", s.cfg()]);
-    let r = c.request("tools/list", json!({}));
-    r["result"]["tools"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| {
-            (
-                t["name"].as_str().unwrap().to_string(),
-                Schema::compile(&t["outputSchema"]).unwrap(),
-            )
-        })
-        .collect()
+    listed_output_schemas(&mut Client::initialized(&["serve", "--config", s.cfg()]))
 }
 
 /// A successful result's `structuredContent`, checked against the published schema.
 fn ok(schemas: &BTreeMap<String, Schema>, tool: &str, r: &Value) -> Value {
     assert_eq!(r["isError"], false, "{tool}: {r}");
     let sc = r["structuredContent"].clone();
-    if let Err(v) = schemas[tool].validate(&sc) {
-        panic!("{tool}: output breaks its schema at {}: {}", v.path, v.rule);
-    }
+    assert_fits(&schemas[tool], &sc, tool);
     sc
 }
 
@@ -231,17 +206,12 @@ fn shadow_files_are_never_opened() {
     };
     let s = setup("sens-strace", true);
     let trace = s.dir.path("trace.txt");
-    let out = Command::new(strace)
-        .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
-        .arg(&trace)
-        .arg(bin())
-        .args(["query", "get_user_accounts", "--config", s.cfg()])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = common::host::succeed(
+        Command::new(strace)
+            .args(["-f", "-qq", "-e", "trace=open,openat,openat2", "-o"])
+            .arg(&trace)
+            .arg(bin())
+            .args(["query", "get_user_accounts", "--config", s.cfg()]),
     );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["isError"], false, "{v}");

@@ -48,11 +48,7 @@ impl Served {
     }
 
     fn audit_lines(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.audit)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        common::audit::records_if_any(&self.audit)
     }
 }
 

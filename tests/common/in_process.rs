@@ -3,7 +3,7 @@
 //! values with another source or drive its cancellation directly.
 
 use std::sync::{Arc, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sysgate::testing::auth::{Caller, TransportKind};
@@ -64,4 +64,48 @@ pub fn u(v: &Value) -> u64 {
 
 pub fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Call `name` with `args` (a long sample) and cancel it from another thread after 100 ms: the
+/// call must end `Cancelled` within a second instead of sleeping out its sample.
+pub fn assert_cancelled_mid_call(name: &str, args: Value) {
+    let cancel = Arc::new(Cancel::default());
+    let c = Arc::clone(&cancel);
+    let canceller = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        c.cancel();
+    });
+    let t = Instant::now();
+    let r = call_with(name, args, None, &cancel, None);
+    canceller.join().unwrap();
+    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
+    assert!(
+        t.elapsed() < Duration::from_millis(1000),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+/// Call `name` with `args` (a long sample) and a deadline 150 ms away: the call must end
+/// `Cancelled` within `within`, as it does when cancelled.
+pub fn assert_deadline_stops_call(name: &str, args: Value, within: Duration) {
+    let t = Instant::now();
+    let r = call_with(
+        name,
+        args,
+        Some(Instant::now() + Duration::from_millis(150)),
+        &Cancel::default(),
+        None,
+    );
+    assert_eq!(r.unwrap_err(), ToolError::Cancelled);
+    assert!(t.elapsed() < within, "{:?}", t.elapsed());
+}
+
+/// The progress events of a sampled call (done, total, message), as a progress sink recorded
+/// them: exactly two, the start (0 of 2, its message naming the `ms` sample) and the end (1 of 2).
+pub fn assert_sample_progress(ev: &[(f64, Option<f64>, String)], ms: u64) {
+    assert_eq!(ev.len(), 2, "{ev:?}");
+    assert_eq!((ev[0].0, ev[0].1), (0.0, Some(2.0)));
+    assert!(ev[0].2.contains(&format!("{ms} ms")), "{}", ev[0].2);
+    assert_eq!((ev[1].0, ev[1].1), (1.0, Some(2.0)));
 }

@@ -10,7 +10,8 @@
 )]
 #![expect(
     clippy::disallowed_methods,
-    reason = "the tests start the binary they test"
+    reason = "the tests start the binary they test, signal it with kill(1), and run the host \
+              programs they check it against (common::host)"
 )]
 
 use std::io::{BufRead, BufReader, Write};
@@ -22,7 +23,11 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+pub mod audit;
+pub mod child;
+pub mod host;
 pub mod in_process;
+pub mod schema;
 mod tempdir;
 pub use tempdir::TempDir;
 
@@ -67,6 +72,16 @@ pub fn run(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into_owned(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
+}
+
+/// A `sysgate serve` of config `yaml` (mode 0600, in a scratch directory named for `tag`),
+/// initialized; the directory goes when the caller drops it.
+pub fn serve(tag: &str, yaml: &str) -> (TempDir, Client) {
+    let d = TempDir::new(tag);
+    let p = d.path("c.yaml");
+    write_config(&p, yaml, 0o600);
+    let c = Client::initialized(&["serve", "--config", p.to_str().unwrap()]);
+    (d, c)
 }
 
 /// A running `sysgate serve` with a JSON-RPC line client.
@@ -174,6 +189,15 @@ impl Client {
                 return Some(msg);
             }
         }
+    }
+
+    /// Send `sig` (as kill(1) spells it, e.g. `-HUP`) to the server; kill must succeed.
+    pub fn signal(&self, sig: &str) {
+        let st = Command::new("kill")
+            .args([sig, &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(st.success(), "kill {sig} {}", self.child.id());
     }
 
     pub fn close_stdin(&mut self) {
