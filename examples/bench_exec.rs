@@ -37,14 +37,9 @@ use sysgate::testing::policy;
 use sysgate::testing::server::{Server, call};
 use sysgate::testing::tools::Cancel;
 
-#[path = "../tests/common/tempdir.rs"]
-mod tempdir;
-use tempdir::TempDir;
-
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort_unstable();
-    v[v.len() / 2]
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{TempDir, median};
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0

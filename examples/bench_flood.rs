@@ -18,37 +18,19 @@
 )]
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-#[path = "../tests/common/tempdir.rs"]
-mod tempdir;
-use tempdir::TempDir;
+#[path = "common/mod.rs"]
+mod common;
+use common::TempDir;
 
+/// A `/proc/{pid}/status` field in kB, 0 if it cannot be read.
 fn status_kb(pid: u32, key: &str) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-                .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn euid() -> u32 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("Uid:"))
-                .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(u32::MAX)
+    common::status_kb(pid, key).unwrap_or(0)
 }
 
 fn main() {
@@ -66,31 +48,17 @@ fn main() {
         }
     }
     let dir = TempDir::new("flood");
-    let cfg = dir.path("config.yaml");
-    let root = if euid() == 0 {
-        "allow_root: true\n"
-    } else {
-        ""
-    };
-    std::fs::write(
-        &cfg,
-        format!("{root}resources:\n  timeouts:\n    medium: 600000\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let cfg = common::write_config(
+        &dir,
+        "config.yaml",
+        "resources:\n  timeouts:\n    medium: 600000\n",
+    );
 
     #[expect(
         clippy::disallowed_methods,
         reason = "the benchmark starts the server it measures"
     )]
-    let mut child = Command::new(&bin)
-        .arg("--config")
-        .arg(&cfg)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start sysgate");
+    let mut child = common::spawn_piped(Command::new(&bin).arg("--config").arg(&cfg));
     let pid = child.id();
     let mut stdin = std::io::BufWriter::new(child.stdin.take().unwrap());
     let stdout = child.stdout.take().unwrap();
@@ -112,7 +80,7 @@ fn main() {
     };
     line(
         &mut stdin,
-        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench_flood", "version": "1"}}}),
+        json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": common::initialize_params("bench_flood")}),
     );
     line(
         &mut stdin,

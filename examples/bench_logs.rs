@@ -19,99 +19,39 @@
     reason = "the benchmark starts the server it measures"
 )]
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Instant;
 
 use serde_json::{Value, json};
 use sysgate::testing::tools::parse::syslog::format_utc;
 
-#[path = "../tests/common/tempdir.rs"]
-mod tempdir;
-use tempdir::TempDir;
+#[path = "common/mod.rs"]
+mod common;
+use common::{Server, TempDir, median, status_kb};
 
-struct Session {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    id: i64,
+/// A session of `sysgate serve` with `config`, initialized.
+fn start(bin: &Path, config: &Path) -> Server {
+    let mut s = Server::spawn(Command::new(bin).arg("serve").arg("--config").arg(config));
+    s.initialize("bench");
+    s.notify_initialized();
+    s
 }
 
-impl Session {
-    fn start(bin: &Path, config: &Path) -> Session {
-        let mut child = Command::new(bin)
-            .args(["serve", "--config", config.to_str().unwrap()])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut s = Session {
-            child,
-            stdin,
-            stdout,
-            id: 0,
-        };
-        s.request(
-            "initialize",
-            json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}),
-        );
-        s.send(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
-        s
-    }
-
-    fn send(&mut self, v: &Value) {
-        let mut line = serde_json::to_vec(v).unwrap();
-        line.push(b'\n');
-        self.stdin.write_all(&line).unwrap();
-        self.stdin.flush().unwrap();
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        self.id += 1;
-        let id = self.id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        let mut line = String::new();
-        loop {
-            line.clear();
-            assert!(
-                self.stdout.read_line(&mut line).unwrap() > 0,
-                "server closed"
-            );
-            let v: Value = serde_json::from_str(&line).unwrap();
-            if v["id"] == json!(id) {
-                return v;
-            }
-        }
-    }
-
-    fn page(&mut self, args: Value) -> Value {
-        let r = self.request(
-            "tools/call",
-            json!({"name": "get_app_logs", "arguments": args}),
-        );
-        assert_eq!(r["result"]["isError"], false, "{r}");
-        r["result"]["structuredContent"].clone()
-    }
-
-    fn hwm_kib(&self) -> u64 {
-        let s = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        s.lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .unwrap()
-            .parse()
-            .unwrap()
-    }
+/// One `get_app_logs` page: its structured content.
+fn page(s: &mut Server, args: &Value) -> Value {
+    let r = s.request(
+        "tools/call",
+        &json!({"name": "get_app_logs", "arguments": args}),
+    );
+    assert_eq!(r["result"]["isError"], false, "{r}");
+    r["result"]["structuredContent"].clone()
 }
 
-fn median(mut v: Vec<Duration>) -> Duration {
-    v.sort();
-    v[v.len() / 2]
+/// The server's peak RSS in kB.
+fn hwm_kib(s: &Server) -> u64 {
+    status_kb(s.pid(), "VmHWM").unwrap()
 }
 
 fn main() {
@@ -128,25 +68,14 @@ fn main() {
     let dir = TempDir::new("bench-logs");
     let logs = dir.path("logs");
     std::fs::create_dir(&logs).unwrap();
-    let config = dir.path("c.yaml");
-    let root = if std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
-    {
-        "allow_root: true\n"
-    } else {
-        ""
-    };
-    std::fs::write(
-        &config,
-        format!(
-            "{root}scopes:\n  sensitive: {{enabled: true}}\n  logs_app:\n    enabled: true\n    allowed_paths: ['{}/*.log']\n",
+    let config = common::write_config(
+        &dir,
+        "c.yaml",
+        &format!(
+            "scopes:\n  sensitive: {{enabled: true}}\n  logs_app:\n    enabled: true\n    allowed_paths: ['{}/*.log']\n",
             logs.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    );
 
     // A syslog-like file: 200,000 lines of about 120 bytes.
     let big = logs.join("big.log");
@@ -183,8 +112,8 @@ fn main() {
     }
     drop(a);
 
-    let mut s = Session::start(&bin, &config);
-    let hwm_start = s.hwm_kib();
+    let mut s = start(&bin, &config);
+    let hwm_start = hwm_kib(&s);
     let mut times = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..rounds {
@@ -193,7 +122,7 @@ fn main() {
             args["cursor"] = json!(c);
         }
         let t = Instant::now();
-        let v = s.page(args);
+        let v = page(&mut s, &args);
         times.push(t.elapsed());
         assert_eq!(v["returned"], 1000);
         cursor = v["next_cursor"].as_str().map(str::to_owned);
@@ -203,18 +132,20 @@ fn main() {
     let mut sparse_times = Vec::new();
     for _ in 0..rounds {
         let t = Instant::now();
-        let v = s.page(json!({"path": sparse.to_str().unwrap(), "lines": 1000}));
+        let v = page(
+            &mut s,
+            &json!({"path": sparse.to_str().unwrap(), "lines": 1000}),
+        );
         sparse_times.push(t.elapsed());
         assert_eq!(v["returned"], 1000);
     }
-    let hwm = s.hwm_kib();
-    let _ = s.child.kill();
-    let _ = s.child.wait();
+    let hwm = hwm_kib(&s);
+    s.kill();
 
     // A fresh session that calls every listed tool once (the required argument of
     // get_auth_logs given), then the kernel log and a file with 1000-line pages.
-    let mut all = Session::start(&bin, &config);
-    let list = all.request("tools/list", json!({}));
+    let mut all = start(&bin, &config);
+    let list = all.request("tools/list", &json!({}));
     let names: Vec<String> = list["result"]["tools"]
         .as_array()
         .unwrap()
@@ -227,16 +158,18 @@ fn main() {
         } else {
             json!({})
         };
-        all.request("tools/call", json!({"name": name, "arguments": args}));
+        all.request("tools/call", &json!({"name": name, "arguments": args}));
     }
     all.request(
         "tools/call",
-        json!({"name": "get_kernel_logs", "arguments": {"lines": 1000}}),
+        &json!({"name": "get_kernel_logs", "arguments": {"lines": 1000}}),
     );
-    all.page(json!({"path": big.to_str().unwrap(), "lines": 1000}));
-    let hwm_all = all.hwm_kib();
-    let _ = all.child.kill();
-    let _ = all.child.wait();
+    page(
+        &mut all,
+        &json!({"path": big.to_str().unwrap(), "lines": 1000}),
+    );
+    let hwm_all = hwm_kib(&all);
+    all.kill();
 
     println!("| measurement | result |\n|---|---|");
     println!(

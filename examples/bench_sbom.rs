@@ -23,34 +23,23 @@
 )]
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use sysgate::testing::tools::parse::dpkg::Status;
 use sysgate::testing::tools::sbom::{Env, Query, listing};
 
-#[path = "../tests/common/tempdir.rs"]
-mod tempdir;
-use tempdir::TempDir;
+#[path = "common/mod.rs"]
+mod common;
+use common::{Server, Stats, TempDir, Unit, status_field};
 
 const STATUS: &str = "/var/lib/dpkg/status";
 
-fn stats(mut v: Vec<Duration>) -> String {
-    v.sort_unstable();
-    let pct = |p: f64| v[(((p / 100.0) * v.len() as f64).ceil() as usize).clamp(1, v.len()) - 1];
-    let ms = |d: Duration| format!("{:.3} ms", d.as_secs_f64() * 1000.0);
-    format!(
-        "n={} min={} median={} p90={} max={}",
-        v.len(),
-        ms(v[0]),
-        ms(pct(50.0)),
-        ms(pct(90.0)),
-        ms(v[v.len() - 1])
-    )
+fn stats(v: Vec<Duration>) -> String {
+    Stats::new(v).summary(Unit::Millis, &[50.0, 90.0])
 }
 
 fn timed(n: usize, mut f: impl FnMut()) -> String {
@@ -64,15 +53,6 @@ fn timed(n: usize, mut f: impl FnMut()) -> String {
         v.push(t0.elapsed());
     }
     stats(v)
-}
-
-fn status_field(pid: u32, key: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default()
 }
 
 fn main() {
@@ -128,55 +108,23 @@ fn main() {
     println!("{result}");
 
     let dir = TempDir::new("bench-sbom");
-    let cfg = dir.path("config.yaml");
-    let root = status_field(std::process::id(), "Uid")
-        .split_whitespace()
-        .nth(1)
-        == Some("0");
-    std::fs::write(&cfg, if root { "allow_root: true\n" } else { "" }).unwrap();
-    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut child = Command::new(&bin)
-        .arg("--config")
-        .arg(&cfg)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-    let mut stdin = child.stdin.take().unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    let mut id = 0u64;
-    let mut rpc = |method: &str, params: Value, line: &mut String| {
-        id += 1;
-        let mut msg = serde_json::to_vec(
-            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-        )
-        .unwrap();
-        msg.push(b'\n');
-        stdin.write_all(&msg).unwrap();
-        line.clear();
-        assert!(
-            stdout.read_line(line).unwrap() > 0,
-            "the server closed stdout"
-        );
-    };
-    rpc(
-        "initialize",
-        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench_sbom", "version": "1"}}),
-        &mut line,
-    );
+    let cfg = common::write_config(&dir, "config.yaml", "");
+    let mut s = Server::spawn(Command::new(&bin).arg("--config").arg(&cfg));
+    s.send("initialize", &common::initialize_params("bench_sbom"));
+    s.read_line();
     for (tool, args) in [
         ("get_packages", json!({"limit": 1000})),
         ("get_sbom", json!({})),
     ] {
         let params = json!({"name": tool, "arguments": args});
         let mut bytes = 0;
+        // One request line written, one answer line read (not parsed): what the timing covers.
         let t = timed(calls, || {
-            rpc("tools/call", params.clone(), &mut line);
-            bytes = line.len();
+            s.send("tools/call", &params);
+            bytes = s.read_line().len();
         });
-        let v: Value = serde_json::from_str(&line).unwrap();
+        let line = &s.line;
+        let v: Value = serde_json::from_str(line).unwrap();
         assert_eq!(
             v["result"]["isError"],
             false,
@@ -190,8 +138,7 @@ fn main() {
     }
     println!(
         "\n## peak RSS of that session\nVmHWM {}",
-        status_field(child.id(), "VmHWM")
+        status_field(s.pid(), "VmHWM").unwrap_or_default()
     );
-    drop(stdin);
-    let _ = child.wait();
+    s.close();
 }

@@ -19,55 +19,15 @@
     reason = "the benchmark starts the server it measures"
 )]
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-#[path = "../tests/common/tempdir.rs"]
-mod tempdir;
-use tempdir::TempDir;
-
-fn status_field(pid: u32, key: &str) -> String {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(key)
-                .map(|v| v.trim_start_matches(':').trim().to_string())
-        })
-        .unwrap_or_default()
-}
-
-struct Session {
-    stdin: std::process::ChildStdin,
-    stdout: BufReader<std::process::ChildStdout>,
-    id: u64,
-    line: String,
-}
-
-impl Session {
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        self.id += 1;
-        let msg = json!({"jsonrpc": "2.0", "id": self.id, "method": method, "params": params});
-        writeln!(self.stdin, "{msg}").unwrap();
-        self.stdin.flush().unwrap();
-        loop {
-            self.line.clear();
-            assert!(
-                self.stdout.read_line(&mut self.line).unwrap() > 0,
-                "server exited"
-            );
-            let v: Value = serde_json::from_str(&self.line).unwrap();
-            if v["id"] == self.id {
-                return v;
-            }
-        }
-    }
-}
+#[path = "common/mod.rs"]
+mod common;
+use common::{Server, TempDir, status_field};
 
 fn main() {
     let mut bin = PathBuf::from("target/release/sysgate");
@@ -84,43 +44,16 @@ fn main() {
         }
     }
     let dir = TempDir::new("bench-sensitive");
-    let cfg = dir.path("config.yaml");
-    let root = status_field(std::process::id(), "Uid")
-        .split_whitespace()
-        .nth(1)
-        .is_some_and(|e| e == "0");
-    let prefix = if root { "allow_root: true\n" } else { "" };
-    std::fs::write(
-        &cfg,
-        format!("{prefix}scopes:\n  sensitive: {{enabled: true}}\n"),
-    )
-    .unwrap();
-    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let mut child = Command::new(&bin)
-        .arg("--config")
-        .arg(&cfg)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut s = Session {
-        stdin: child.stdin.take().unwrap(),
-        stdout: BufReader::new(child.stdout.take().unwrap()),
-        id: 0,
-        line: String::new(),
-    };
-    s.request(
-        "initialize",
-        json!({"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}),
+    let cfg = common::write_config(
+        &dir,
+        "config.yaml",
+        "scopes:\n  sensitive: {enabled: true}\n",
     );
-    writeln!(
-        s.stdin,
-        "{}",
-        json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
-    )
-    .unwrap();
-    let uid = status_field(std::process::id(), "Uid")
+    let mut s = Server::spawn(Command::new(&bin).arg("--config").arg(&cfg));
+    s.initialize("bench");
+    s.notify_initialized();
+    let uid = status_field("self", "Uid")
+        .unwrap_or_default()
         .split_whitespace()
         .nth(1)
         .unwrap_or("0")
@@ -146,13 +79,13 @@ fn main() {
     for (tool, a) in &cases {
         let params = json!({"name": tool, "arguments": a});
         for _ in 0..5 {
-            s.request("tools/call", params.clone());
+            s.request("tools/call", &params);
         }
         let mut samples: Vec<Duration> = Vec::new();
         let mut error = String::new();
         for _ in 0..calls {
             let t = Instant::now();
-            let r = s.request("tools/call", params.clone());
+            let r = s.request("tools/call", &params);
             samples.push(t.elapsed());
             assert!(r["result"].is_object(), "{tool}: {r}");
             if r["result"]["isError"] == true {
@@ -176,12 +109,11 @@ fn main() {
             }
         );
     }
-    let pid = child.id();
+    let pid = s.pid();
     println!(
         "\nsession after these calls: VmHWM {}, VmRSS {}",
-        status_field(pid, "VmHWM"),
-        status_field(pid, "VmRSS")
+        status_field(pid, "VmHWM").unwrap_or_default(),
+        status_field(pid, "VmRSS").unwrap_or_default()
     );
-    let _ = child.kill();
-    let _ = child.wait();
+    s.kill();
 }

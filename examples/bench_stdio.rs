@@ -34,17 +34,15 @@
     reason = "the benchmark starts the server it measures and processes for it to list"
 )]
 
-use std::io::{BufRead, BufReader, Write};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
 
 use serde_json::{Value, json};
 
-#[path = "../tests/common/tempdir.rs"]
-mod tempdir;
-use tempdir::TempDir;
+#[path = "common/mod.rs"]
+mod common;
+use common::{Server, Stats, TempDir, Unit, euid, initialize_params, loadavg, status_field};
 
 struct Options {
     bin: PathBuf,
@@ -96,179 +94,12 @@ fn options() -> Result<Options, lexopt::Error> {
     Ok(o)
 }
 
-/// A private scratch directory with a config the binary accepts (owned by us, mode 0600; the
-/// root opt-in when running as root). Removed on drop.
-struct Scratch(TempDir);
-
-impl Scratch {
-    fn new() -> Scratch {
-        let dir = TempDir::new("bench");
-        let root = euid() == 0;
-        let cfg = dir.path("config.yaml");
-        std::fs::write(&cfg, if root { "allow_root: true\n" } else { "" }).unwrap();
-        std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o600)).unwrap();
-        Scratch(dir)
-    }
-
-    fn config(&self) -> PathBuf {
-        self.0.path("config.yaml")
-    }
-}
-
-fn status_field(pid: &str, key: &str) -> Option<String> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .map(|v| v.trim().to_string())
-}
-
-fn euid() -> u32 {
-    status_field("self", "Uid")
-        .and_then(|v| v.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(u32::MAX)
-}
-
-/// One server process with a blocking line client (no reader thread, so nothing but the pipe
-/// sits between the measurement and the server).
-struct Server {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    line: String,
-    next_id: u64,
-}
-
-impl Server {
-    fn spawn(bin: &Path, config: &Path) -> Server {
-        let mut child = Command::new(bin)
-            .arg("--config")
-            .arg(config)
-            .env_remove("SYSGATE_LOG_LEVEL")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", bin.display()));
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        Server {
-            child,
-            stdin,
-            stdout,
-            line: String::new(),
-            next_id: 1,
-        }
-    }
-
-    /// Queue one request line; returns its id.
-    fn send(&mut self, method: &str, params: &Value) -> u64 {
-        let id = self.next_id;
-        self.next_id += 1;
-        let mut line = serde_json::to_vec(
-            &json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
-        )
-        .unwrap();
-        line.push(b'\n');
-        self.stdin.write_all(&line).unwrap();
-        id
-    }
-
-    /// Read the next line (the caller parses it outside any timed section).
-    fn read_line(&mut self) -> &str {
-        self.line.clear();
-        let n = self.stdout.read_line(&mut self.line).unwrap();
-        assert!(n > 0, "the server closed stdout (did it refuse to start?)");
-        &self.line
-    }
-
-    fn request(&mut self, method: &str, params: &Value) -> Value {
-        let id = self.send(method, params);
-        let v: Value = serde_json::from_str(self.read_line()).unwrap();
-        assert_eq!(v["id"], json!(id), "{v}");
-        v
-    }
-
-    fn initialize(&mut self) -> Value {
-        self.request(
-            "initialize",
-            &json!({"protocolVersion": "2025-11-25", "capabilities": {},
-                    "clientInfo": {"name": "bench_stdio", "version": "1"}}),
-        )
-    }
-
-    fn notify_initialized(&mut self) {
-        self.stdin
-            .write_all(b"{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}\n")
-            .unwrap();
-    }
-
-    fn pid(&self) -> String {
-        self.child.id().to_string()
-    }
-
-    fn close(mut self) {
-        drop(self.stdin);
-        let _ = self.child.wait();
-    }
-}
-
 /// Checks a `tools/call` response line: the right id and a successful result.
 fn check_call(line: &str, id: u64, tool: &str) -> Value {
     let v: Value = serde_json::from_str(line).unwrap();
     assert_eq!(v["id"], json!(id), "{v}");
     assert_eq!(v["result"]["isError"], json!(false), "{tool} failed: {v}");
     v
-}
-
-struct Stats {
-    sorted: Vec<Duration>,
-}
-
-impl Stats {
-    fn new(mut samples: Vec<Duration>) -> Stats {
-        samples.sort_unstable();
-        Stats { sorted: samples }
-    }
-
-    /// Nearest-rank percentile.
-    fn pct(&self, p: f64) -> Duration {
-        let n = self.sorted.len();
-        let rank = ((p / 100.0) * n as f64).ceil() as usize;
-        self.sorted[rank.clamp(1, n) - 1]
-    }
-
-    fn line(&self, unit: Unit) -> String {
-        format!(
-            "n={} min={} median={} p90={} p99={} max={}",
-            self.sorted.len(),
-            unit.fmt(self.sorted[0]),
-            unit.fmt(self.pct(50.0)),
-            unit.fmt(self.pct(90.0)),
-            unit.fmt(self.pct(99.0)),
-            unit.fmt(self.sorted[self.sorted.len() - 1]),
-        )
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Unit {
-    Micros,
-    Millis,
-}
-
-impl Unit {
-    fn fmt(self, d: Duration) -> String {
-        match self {
-            Unit::Micros => format!("{:.1} µs", d.as_secs_f64() * 1e6),
-            Unit::Millis => format!("{:.3} ms", d.as_secs_f64() * 1e3),
-        }
-    }
-}
-
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
 }
 
 fn count_processes() -> usize {
@@ -313,20 +144,26 @@ impl Drop for Sleepers {
     }
 }
 
+/// The server under test, with `config` and without the log level of the environment.
+fn server(bin: &Path, config: &Path) -> Server {
+    Server::spawn(
+        Command::new(bin)
+            .arg("--config")
+            .arg(config)
+            .env_remove("SYSGATE_LOG_LEVEL"),
+    )
+}
+
 fn bench_startup(o: &Options, cfg: &Path) -> Stats {
     // One unmeasured start so the binary is in the page cache.
-    let mut s = Server::spawn(&o.bin, cfg);
-    s.initialize();
+    let mut s = server(&o.bin, cfg);
+    s.initialize("bench_stdio");
     s.close();
     let mut samples = Vec::with_capacity(o.starts);
     for _ in 0..o.starts {
         let t0 = Instant::now();
-        let mut s = Server::spawn(&o.bin, cfg);
-        s.send(
-            "initialize",
-            &json!({"protocolVersion": "2025-11-25", "capabilities": {},
-                    "clientInfo": {"name": "bench_stdio", "version": "1"}}),
-        );
+        let mut s = server(&o.bin, cfg);
+        s.send("initialize", &initialize_params("bench_stdio"));
         s.read_line();
         samples.push(t0.elapsed());
         let v: Value = serde_json::from_str(&s.line).unwrap();
@@ -381,8 +218,8 @@ fn main() {
             std::process::exit(2);
         }
     };
-    let scratch = Scratch::new();
-    let cfg = scratch.config();
+    let scratch = TempDir::new("bench");
+    let cfg = common::write_config(&scratch, "config.yaml", "");
     let cpus = std::thread::available_parallelism().map_or(0, usize::from);
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
     println!("# sysgate stdio benchmark");
@@ -396,8 +233,8 @@ fn main() {
     println!("{}", st.line(Unit::Millis));
 
     // 2-4 and throughput in one session.
-    let mut s = Server::spawn(&o.bin, &cfg);
-    s.initialize();
+    let mut s = server(&o.bin, &cfg);
+    s.initialize("bench_stdio");
     s.notify_initialized();
     let list = s.request("tools/list", &json!({}));
     let tools = list["result"]["tools"].as_array().map_or(0, Vec::len);
@@ -489,7 +326,7 @@ fn main() {
 
     // One process in full: about ten small /proc reads and a scan of its fd directory.
     println!("\n## 9. get_process (target <= 1 ms)");
-    let server_pid: u64 = s.pid().parse().unwrap();
+    let server_pid = s.pid();
     for args in [json!({"pid": server_pid}), json!({"pid": 1})] {
         sequential(&mut s, "get_process", &args, 10);
         let st = sequential(&mut s, "get_process", &args, o.proc_calls);
@@ -506,11 +343,11 @@ fn main() {
     );
 
     let pid = s.pid();
-    let hwm = status_field(&pid, "VmHWM").unwrap_or_default();
-    let rss = status_field(&pid, "VmRSS").unwrap_or_default();
-    let anon = status_field(&pid, "RssAnon").unwrap_or_default();
-    let file = status_field(&pid, "RssFile").unwrap_or_default();
-    let threads = status_field(&pid, "Threads").unwrap_or_default();
+    let hwm = status_field(pid, "VmHWM").unwrap_or_default();
+    let rss = status_field(pid, "VmRSS").unwrap_or_default();
+    let anon = status_field(pid, "RssAnon").unwrap_or_default();
+    let file = status_field(pid, "RssFile").unwrap_or_default();
+    let threads = status_field(pid, "Threads").unwrap_or_default();
     println!("\n## 4. peak RSS of the session (target <= 8 MB)");
     println!(
         "VmHWM {hwm}; VmRSS now {rss} (anonymous {anon}, file-backed {file}); threads {threads}\n\

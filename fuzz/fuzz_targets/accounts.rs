@@ -5,7 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sysgate::testing::tools::parse::accounts::{MAX_ENTRIES, parse_group, parse_passwd, parse_uid_range};
+use sysgate::testing::tools::parse::accounts::{
+    MAX_ENTRIES, parse_group, parse_passwd, parse_uid_range,
+};
 use sysgate::testing::tools::parse::fdinfo::{access_mode, parse_fdinfo};
 
 fn name_ok(n: &str) -> bool {

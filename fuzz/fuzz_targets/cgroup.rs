@@ -13,7 +13,11 @@ fuzz_target!(|data: &[u8]| {
     assert!(text.contains(c.path.as_str()));
     let components: Vec<&str> = c.path.split('/').collect();
     for name in [&c.unit, &c.user_unit, &c.slice].into_iter().flatten() {
-        assert!(components.contains(&name.as_str()), "{name} not in {}", c.path);
+        assert!(
+            components.contains(&name.as_str()),
+            "{name} not in {}",
+            c.path
+        );
     }
     if let Some(unit) = &c.unit {
         assert!(unit.ends_with(".service") || unit.ends_with(".scope"));

@@ -12,6 +12,9 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(c.as_arg(), text);
         assert!(text.len() <= JournalCursor::MAX);
         assert!(!text.starts_with('-'));
-        assert!(text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'=' || b == b';'));
+        assert!(
+            text.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'=' || b == b';')
+        );
     }
 });

@@ -7,15 +7,13 @@ use libfuzzer_sys::fuzz_target;
 use sysgate::testing::tools::parse::diskstats::{MAX_DEVICES, disk_rates, parse_diskstats};
 use sysgate::testing::tools::parse::sysblock::BlockName;
 
+#[path = "common/samples.rs"]
+mod samples;
+
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the interval, including 0 (an empty one).
-    let (secs, rest) = match data.split_first() {
-        Some((b, rest)) => (f64::from(*b) / 16.0, rest),
-        None => (0.0, data),
-    };
-    let text = String::from_utf8_lossy(rest);
-    let text = text.as_ref();
-    let (a, b) = text.split_at(text.floor_char_boundary(text.len() / 2));
+    let input = samples::Samples::new(data);
+    let (a, b) = input.halves();
     let (a, b) = (parse_diskstats(a), parse_diskstats(b));
     for list in [&a, &b] {
         assert!(list.len() <= MAX_DEVICES);
@@ -28,7 +26,7 @@ fuzz_target!(|data: &[u8]| {
         let Some(earlier) = a.iter().find(|d| d.name == later.name) else {
             continue;
         };
-        if let Ok(r) = disk_rates(earlier, later, secs) {
+        if let Ok(r) = disk_rates(earlier, later, input.secs) {
             for x in [
                 r.reads_per_sec,
                 r.writes_per_sec,

@@ -8,12 +8,19 @@ use sysgate::testing::auth::keys::{Algorithm, KeySet};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    for (set, jwks) in [(KeySet::from_pem(&text), false), (KeySet::from_jwks(&text), true)] {
+    for (set, jwks) in [
+        (KeySet::from_pem(&text), false),
+        (KeySet::from_jwks(&text), true),
+    ] {
         let Ok(set) = set else { continue };
         let keys = set.keys();
         assert!(!keys.is_empty() && keys.len() <= 64);
         for (i, k) in keys.iter().enumerate() {
-            assert_ne!(k.algorithm(), Algorithm::Hs256, "a public-key file gave an HMAC key");
+            assert_ne!(
+                k.algorithm(),
+                Algorithm::Hs256,
+                "a public-key file gave an HMAC key"
+            );
             if jwks && keys.len() > 1 {
                 let kid = k.kid().expect("every key has a kid");
                 assert!(keys[..i].iter().all(|o| o.kid() != Some(kid)));

@@ -8,7 +8,9 @@ use sysgate::testing::tools::parse::pidio::parse_pid_io;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
-    let Some(io) = parse_pid_io(&text) else { return };
+    let Some(io) = parse_pid_io(&text) else {
+        return;
+    };
     for (key, value) in [
         ("rchar", io.rchar),
         ("wchar", io.wchar),

@@ -4,7 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use sysgate::testing::tools::parse::sshd_config::{DEFAULTS, Item, Located, MAX_ARGS, effective, parse};
+use sysgate::testing::tools::parse::sshd_config::{
+    DEFAULTS, Item, Located, MAX_ARGS, effective, parse,
+};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
@@ -12,11 +14,24 @@ fuzz_target!(|data: &[u8]| {
     let mut located = Vec::new();
     for item in items {
         match item {
-            Item::Directive { line, keyword, args } => {
+            Item::Directive {
+                line,
+                keyword,
+                args,
+            } => {
                 assert!(!keyword.is_empty());
-                assert!(keyword.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()));
+                assert!(
+                    keyword
+                        .bytes()
+                        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                );
                 assert!(!args.is_empty() && args.len() <= MAX_ARGS);
-                located.push(Located { file: 0, line, keyword, args });
+                located.push(Located {
+                    file: 0,
+                    line,
+                    keyword,
+                    args,
+                });
             }
             Item::Include { patterns, .. } => assert!(!patterns.is_empty()),
             Item::Match { .. } => {}
