@@ -4,13 +4,12 @@
 //! the end of its file), with the effective global settings computed by the pure parser
 //! (`parse::sshd_config`). Host keys are never opened: `HostKey` values are only names.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{FileFacts, MAX_CONFIG_BYTES, facts, glob, has_magic, open_nofollow, to_value};
+use super::{FileFacts, MAX_CONFIG_BYTES, glob, has_magic, open_included, to_value};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::sshd_config::{self, Item, Located};
@@ -226,27 +225,11 @@ impl Walk {
             facts: None,
             problems: Vec::new(),
         });
-        let opened = match open_nofollow(path, MAX_CONFIG_BYTES) {
-            Ok(o) => o,
-            Err(e) => {
-                self.files[index].problems.push(e);
-                return;
-            }
-        };
-        self.files[index].facts = Some(facts(&opened.meta));
-        let id = (opened.meta.dev(), opened.meta.ino());
-        if self.stack.contains(&id) {
-            self.files[index]
-                .problems
-                .push("include loop: this file is already being read; not read again".into());
+        let included = open_included(path, MAX_CONFIG_BYTES, &self.stack, false);
+        self.files[index].facts = included.facts;
+        self.files[index].problems = included.problems;
+        let Some((text, id)) = included.read else {
             return;
-        }
-        let text = match opened.text {
-            Ok(t) => t,
-            Err(e) => {
-                self.files[index].problems.push(e);
-                return;
-            }
         };
         self.stack.push(id);
         let (items, problems) = sshd_config::parse(&text);
