@@ -129,18 +129,12 @@ impl Query {
                 if name.starts_with('-') {
                     return Err(invalid("user", "must not start with `-`"));
                 }
-                Some(
-                    users
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, u)| *u)
-                        .ok_or_else(|| {
-                            invalid(
-                                "user",
-                                "no such user in /etc/passwd (give a user name, not a uid)",
-                            )
-                        })?,
-                )
+                Some(procfs::uid_of(users, name).ok_or_else(|| {
+                    invalid(
+                        "user",
+                        "no such user in /etc/passwd (give a user name, not a uid)",
+                    )
+                })?)
             }
         };
         if pid.is_none() && prefix.is_none() && uid.is_none() {
@@ -349,10 +343,7 @@ fn process(
                 .to_string()
         })
         .unwrap_or_default();
-    let user = users
-        .iter()
-        .find(|(_, u)| *u == euid)
-        .map_or_else(|| euid.to_string(), |(n, _)| n.clone());
+    let user = procfs::user_name(users, euid);
     for (fd, target) in targets {
         if let Some(prefix) = &q.prefix
             && !under_prefix(&target, prefix)
