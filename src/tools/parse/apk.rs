@@ -22,17 +22,15 @@ const SIZE: usize = 4;
 const MAINTAINER: usize = 5;
 const DESCRIPTION: usize = 6;
 
-const SYNTAX: Syntax = Syntax {
-    fields: FIELDS,
-    deb822: false,
-};
-
 /// apk's installed database, for [`Records`].
 #[derive(Debug)]
 pub struct Apk;
 
 impl StanzaFormat for Apk {
-    const SYNTAX: Syntax = SYNTAX;
+    const SYNTAX: Syntax = Syntax {
+        fields: FIELDS,
+        deb822: false,
+    };
 
     fn entry(s: &Stanza) -> Entry {
         entry(s)

@@ -35,17 +35,15 @@ const SIZE: usize = 5;
 const MAINTAINER: usize = 6;
 const DESCRIPTION: usize = 7;
 
-const SYNTAX: Syntax = Syntax {
-    fields: FIELDS,
-    deb822: true,
-};
-
 /// dpkg's status file, for [`Records`].
 #[derive(Debug)]
 pub struct Dpkg;
 
 impl StanzaFormat for Dpkg {
-    const SYNTAX: Syntax = SYNTAX;
+    const SYNTAX: Syntax = Syntax {
+        fields: FIELDS,
+        deb822: true,
+    };
 
     fn entry(s: &Stanza) -> Entry {
         entry(s)
