@@ -408,16 +408,10 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::parse::crontab::cut;
     use crate::tools::schema::Schema;
     use std::fs;
     use std::os::unix::fs::{PermissionsExt, symlink};
-
-    fn cut(s: &str, n: usize) -> (String, bool) {
-        match s.char_indices().nth(n) {
-            Some((i, _)) => (s[..i].to_string(), true),
-            None => (s.to_string(), false),
-        }
-    }
 
     #[test]
     fn fixture_tree_with_spools_cron_d_run_parts_and_timers() {
