@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Annotations, Ctx, Impact, ToolDef};
+use super::{Annotations, Ctx, Impact, ToolDef, invalid};
 use crate::error::ToolError;
 use crate::scope::Scope;
 
@@ -56,13 +56,6 @@ const ROOT: &str = "/";
 pub const MAX_LIMIT: u64 = 1000;
 /// Largest `offset` accepted.
 pub const MAX_OFFSET: u64 = 1_000_000;
-
-fn invalid(argument: &str, rule: &str) -> ToolError {
-    ToolError::InvalidArgument {
-        argument: argument.into(),
-        rule: rule.into(),
-    }
-}
 
 /// The arguments both tools share. The schema has checked them; this turns them into types and
 /// still refuses anything odd.

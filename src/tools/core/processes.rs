@@ -27,8 +27,8 @@ use super::{boot_time, passwd_users, read_into, round2, to_value, uptime_seconds
 use crate::error::ToolError;
 use crate::output::redact::Redactor;
 use crate::sys;
-use crate::tools::Ctx;
 use crate::tools::procfs::{self, PidStat};
+use crate::tools::{Ctx, invalid};
 
 pub const INPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
@@ -203,13 +203,6 @@ fn state_class(state: char) -> &'static str {
         't' => "tracing-stop",
         'I' => "idle",
         _ => "other",
-    }
-}
-
-fn invalid(argument: &str, rule: &str) -> ToolError {
-    ToolError::InvalidArgument {
-        argument: argument.into(),
-        rule: rule.into(),
     }
 }
 

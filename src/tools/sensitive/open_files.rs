@@ -13,11 +13,11 @@ use serde_json::{Map, Value};
 
 use super::{MAX_CONFIG_BYTES, open_nofollow, to_value};
 use crate::error::ToolError;
-use crate::tools::Ctx;
 use crate::tools::parse::fdinfo::{
     TargetKind, access_mode, parse_fdinfo, target_kind, under_prefix,
 };
 use crate::tools::procfs;
+use crate::tools::{Ctx, invalid};
 
 /// `path_prefix`: absolute, at least one component, no `.` or `..` component, no empty
 /// component, no control character (so no NUL), at most 1024 characters.
@@ -76,13 +76,6 @@ struct Query {
     prefix: Option<String>,
     uid: Option<u32>,
     limit: usize,
-}
-
-fn invalid(argument: &str, rule: &str) -> ToolError {
-    ToolError::InvalidArgument {
-        argument: argument.into(),
-        rule: rule.into(),
-    }
 }
 
 impl Query {
