@@ -116,6 +116,25 @@ fn open_nofollow(path: &Path, max: u64) -> Result<Opened, String> {
     Ok(Opened { meta, text })
 }
 
+/// The main file of an include walk, which must be there for the tool to say anything.
+fn require_main(main: &Path, package: &str) -> Result<(), ToolError> {
+    if std::fs::symlink_metadata(main).is_err() {
+        return Err(ToolError::Unavailable(format!(
+            "{} does not exist (is {package} installed?)",
+            main.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A problem at a line of a file an include walk read.
+#[derive(Serialize)]
+struct ProblemOut {
+    file: String,
+    line: usize,
+    message: String,
+}
+
 /// A file an include walk (sshd_config, sudoers) reached, opened with [`open_nofollow`].
 struct Included {
     /// `None` when it could not be opened.

@@ -9,7 +9,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{FileFacts, MAX_CONFIG_BYTES, glob, has_magic, open_included, to_value};
+use super::{
+    FileFacts, MAX_CONFIG_BYTES, ProblemOut, glob, has_magic, open_included, require_main, to_value,
+};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::sshd_config::{self, Item, Located};
@@ -126,13 +128,6 @@ struct MatchSetting {
     line: usize,
 }
 
-#[derive(Serialize)]
-struct ProblemOut {
-    file: String,
-    line: usize,
-    message: String,
-}
-
 pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
     ctx.check()?;
     read_ssh_config(Path::new("/etc/ssh/sshd_config"), Path::new("/etc/ssh"))
@@ -140,12 +135,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
 
 /// The configuration starting at `main`, with relative includes resolved under `ssh_dir`.
 pub fn read_ssh_config(main: &Path, ssh_dir: &Path) -> Result<Value, ToolError> {
-    if std::fs::symlink_metadata(main).is_err() {
-        return Err(ToolError::Unavailable(format!(
-            "{} does not exist (is the OpenSSH server installed?)",
-            main.display()
-        )));
-    }
+    require_main(main, "the OpenSSH server")?;
     let mut w = Walk {
         ssh_dir: ssh_dir.to_path_buf(),
         files: Vec::new(),

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{FileFacts, MAX_CONFIG_BYTES, facts, open_included, ownership_problems, to_value};
+use super::{
+    FileFacts, MAX_CONFIG_BYTES, ProblemOut, facts, open_included, ownership_problems,
+    require_main, to_value,
+};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::sudoers::{self, Command};
@@ -174,13 +177,6 @@ struct AliasOut {
     members: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct ProblemOut {
-    file: String,
-    line: usize,
-    message: String,
-}
-
 pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
     ctx.check()?;
     read_sudo_config(Path::new("/etc/sudoers"))
@@ -188,12 +184,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
 
 /// The configuration starting at `main` (`/etc/sudoers` on the host, a fixture in tests).
 pub fn read_sudo_config(main: &Path) -> Result<Value, ToolError> {
-    if std::fs::symlink_metadata(main).is_err() {
-        return Err(ToolError::Unavailable(format!(
-            "{} does not exist (is sudo installed?)",
-            main.display()
-        )));
-    }
+    require_main(main, "sudo")?;
     let mut w = Walk {
         out: SudoConfig {
             config_file: main.display().to_string(),
