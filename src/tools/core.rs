@@ -291,6 +291,22 @@ fn uptime_seconds() -> Result<f64, ToolError> {
         .ok_or_else(|| ToolError::Failed("could not parse /proc/uptime".into()))
 }
 
+/// Boot time in unix seconds: `btime` of /proc/stat, else now minus `uptime`.
+fn boot_time(uptime: f64) -> Result<f64, ToolError> {
+    Ok(cpu::read_proc_stat()?
+        .btime
+        .map(|b| b as f64)
+        .unwrap_or_else(|| now_unix() - uptime))
+}
+
+/// The users of /etc/passwd as (name, uid), only for naming users: without the file, users are
+/// shown by uid.
+fn passwd_users() -> Vec<(String, u32)> {
+    read_path(Path::new("/etc/passwd"))
+        .map(|t| procfs::parse_passwd(&t))
+        .unwrap_or_default()
+}
+
 fn get_uptime(_ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
     let text = read("/proc/uptime")?;
     let (up, idle) = procfs::parse_uptime(&text)

@@ -151,6 +151,14 @@ impl Tool {
     }
 }
 
+/// An argument the handler refuses (the schema let it through, or it needs host facts).
+pub(crate) fn invalid(argument: &str, rule: &str) -> ToolError {
+    ToolError::InvalidArgument {
+        argument: argument.into(),
+        rule: rule.into(),
+    }
+}
+
 /// Parse, check and compile one definition's schemas.
 fn compile(def: &'static ToolDef) -> Result<Compiled, String> {
     let (input_json, output_json) = published_schemas(def)?;

@@ -928,6 +928,14 @@ pub fn rfc3339_utc(unix: i64) -> String {
     )
 }
 
+/// The pid a `/proc` entry name stands for: digits only (no sign), within `u32`.
+pub fn pid_of_name(name: &str) -> Option<u32> {
+    name.bytes()
+        .all(|b| b.is_ascii_digit())
+        .then(|| name.parse().ok())
+        .flatten()
+}
+
 /// A readable name for a `/proc/PID/stat` state letter.
 pub fn state_name(state: char) -> &'static str {
     match state {
@@ -1016,6 +1024,20 @@ pub fn parse_passwd(text: &str) -> Vec<(String, u32)> {
             Some((name.to_string(), uid))
         })
         .collect()
+}
+
+/// The name of `uid` in `users` (from [`parse_passwd`]; the first line wins), or the uid as a
+/// number when it has none.
+pub fn user_name(users: &[(String, u32)], uid: u32) -> String {
+    users
+        .iter()
+        .find(|(_, u)| *u == uid)
+        .map_or_else(|| uid.to_string(), |(n, _)| n.clone())
+}
+
+/// The uid of the user called `name` in `users` (from [`parse_passwd`]; the first line wins).
+pub fn uid_of(users: &[(String, u32)], name: &str) -> Option<u32> {
+    users.iter().find(|(n, _)| n == name).map(|(_, u)| *u)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1601,6 +1623,10 @@ mod tests {
         assert_eq!(s.rss_pages, 0);
         assert_eq!(state_name(s.state), "sleeping");
         assert_eq!(state_name('?'), "unknown");
+        assert_eq!(pid_of_name("42"), Some(42));
+        for not_a_pid in ["", "+4", "self", "4294967296"] {
+            assert_eq!(pid_of_name(not_a_pid), None, "{not_a_pid}");
+        }
     }
 
     #[test]
@@ -1671,6 +1697,10 @@ mod tests {
             ]
         );
         assert!(parse_passwd("").is_empty());
+        assert_eq!(user_name(&p, 1), "daemon");
+        assert_eq!(user_name(&p, 7), "7");
+        assert_eq!(uid_of(&p, "big"), Some(u32::MAX));
+        assert_eq!(uid_of(&p, "nobody"), None);
     }
 
     #[test]

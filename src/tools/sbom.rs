@@ -7,7 +7,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Annotations, Ctx, Impact, ToolDef};
+use super::{Annotations, Ctx, Impact, ToolDef, invalid};
 use crate::error::ToolError;
 use crate::scope::Scope;
 
@@ -56,13 +56,6 @@ const ROOT: &str = "/";
 pub const MAX_LIMIT: u64 = 1000;
 /// Largest `offset` accepted.
 pub const MAX_OFFSET: u64 = 1_000_000;
-
-fn invalid(argument: &str, rule: &str) -> ToolError {
-    ToolError::InvalidArgument {
-        argument: argument.into(),
-        rule: rule.into(),
-    }
-}
 
 /// The arguments both tools share. The schema has checked them; this turns them into types and
 /// still refuses anything odd.
@@ -151,4 +144,40 @@ fn with_env<T>(ctx: &Ctx<'_>, f: impl FnOnce(&Env<'_>) -> T) -> T {
 
 fn root() -> &'static Path {
     Path::new(ROOT)
+}
+
+/// What the sbom tools' tests share: the fixture trees, a call environment, the schema check.
+#[cfg(test)]
+mod test_support {
+    use std::path::{Path, PathBuf};
+
+    use serde_json::Value;
+
+    use super::Env;
+    use crate::tools::Registry;
+
+    /// A tree under `tests/fixtures/sbom`.
+    pub fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/sbom")
+            .join(name)
+    }
+
+    /// `f` with an environment that never cancels and cuts text by characters.
+    pub fn with_test_env<T>(f: impl FnOnce(&Env<'_>) -> T) -> T {
+        let check = || Ok(());
+        let cut = |s: &str, max: usize| s.chars().take(max).collect();
+        f(&Env {
+            check: &check,
+            cut: &cut,
+        })
+    }
+
+    /// Panics when `v` breaks the output schema of `tool`.
+    pub fn assert_output_schema(tool: &str, v: &Value) {
+        let r = Registry::new().unwrap();
+        if let Err(e) = r.get(tool).unwrap().compiled().unwrap().output.validate(v) {
+            panic!("breaks the output schema at {}: {}", e.path, e.rule);
+        }
+    }
 }

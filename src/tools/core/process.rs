@@ -16,7 +16,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::processes::Reader;
-use super::{cpu, memory, read_path, round2, to_value, uptime_seconds};
+use super::{boot_time, memory, passwd_users, read_path, round2, to_value, uptime_seconds};
 use crate::error::ToolError;
 use crate::sys;
 use crate::tools::Ctx;
@@ -292,14 +292,8 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
     );
     let (open_fds, open_fds_reason) = split(fds, "/proc/PID/fd is absent");
 
-    let users = read_path(Path::new("/etc/passwd"))
-        .map(|t| procfs::parse_passwd(&t))
-        .unwrap_or_default();
-    let user = users
-        .iter()
-        .find(|(_, u)| *u == uid)
-        .map(|(n, _)| n.clone())
-        .unwrap_or_else(|| uid.to_string());
+    let users = passwd_users();
+    let user = procfs::user_name(&users, uid);
     describe(
         first,
         user,
@@ -334,10 +328,7 @@ fn describe(
 ) -> Result<Value, ToolError> {
     let hz = sys::clock_ticks_per_second() as f64;
     let uptime = uptime_seconds()?;
-    let btime = cpu::read_proc_stat()?
-        .btime
-        .map(|b| b as f64)
-        .unwrap_or_else(|| super::now_unix() - uptime);
+    let btime = boot_time(uptime)?;
     let mem_total = memory::read_meminfo()?.total;
     let rss = s.rss_pages.saturating_mul(sys::page_size());
     let after_boot = s.starttime as f64 / hz;

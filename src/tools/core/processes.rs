@@ -22,13 +22,13 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{cpu, memory};
-use super::{read_into, read_path, round2, to_value, uptime_seconds};
+use super::memory;
+use super::{boot_time, passwd_users, read_into, round2, to_value, uptime_seconds};
 use crate::error::ToolError;
 use crate::output::redact::Redactor;
 use crate::sys;
-use crate::tools::Ctx;
 use crate::tools::procfs::{self, PidStat};
+use crate::tools::{Ctx, invalid};
 
 pub const INPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
@@ -206,13 +206,6 @@ fn state_class(state: char) -> &'static str {
     }
 }
 
-fn invalid(argument: &str, rule: &str) -> ToolError {
-    ToolError::InvalidArgument {
-        argument: argument.into(),
-        rule: rule.into(),
-    }
-}
-
 impl Query {
     fn from_args(args: &Map<String, Value>, users: &[(String, u32)]) -> Result<Query, ToolError> {
         let sort_by = match args.get("sort_by").map(|v| v.as_str()) {
@@ -244,8 +237,7 @@ impl Query {
                 let name = v
                     .as_str()
                     .ok_or_else(|| invalid("user", "must be a string"))?;
-                let uid = users.iter().find(|(n, _)| n == name).map(|(_, u)| *u);
-                Some(uid.ok_or_else(|| {
+                Some(procfs::uid_of(users, name).ok_or_else(|| {
                     invalid(
                         "user",
                         "no such user in /etc/passwd (give a user name, not a uid)",
@@ -480,12 +472,7 @@ fn pids(ctx: &Ctx<'_>) -> Result<Vec<u32>, ToolError> {
     let mut out = Vec::with_capacity(512);
     for e in rd {
         let Ok(e) = e else { continue };
-        if let Some(pid) = e
-            .file_name()
-            .to_str()
-            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|s| s.parse::<u32>().ok())
-        {
+        if let Some(pid) = e.file_name().to_str().and_then(procfs::pid_of_name) {
             out.push(pid);
         }
         if out.len() % 256 == 0 {
@@ -526,10 +513,7 @@ fn compare(sort_by: SortBy, a: &Row, b: &Row) -> Ordering {
 }
 
 pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolError> {
-    // /etc/passwd is only for naming users; without it, users are shown by uid.
-    let users = read_path(Path::new("/etc/passwd"))
-        .map(|t| procfs::parse_passwd(&t))
-        .unwrap_or_default();
+    let users = passwd_users();
     let q = Query::from_args(args, &users)?;
     let hz = sys::clock_ticks_per_second() as f64;
     let page = sys::page_size();
@@ -564,10 +548,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
     }
 
     let uptime = uptime_seconds()?;
-    let btime = cpu::read_proc_stat()?
-        .btime
-        .map(|b| b as f64)
-        .unwrap_or_else(|| super::now_unix() - uptime);
+    let btime = boot_time(uptime)?;
     let list = pids(ctx)?;
     let mut total = 0;
     let mut tally = Tally::default();
@@ -635,11 +616,7 @@ pub fn handler(ctx: &Ctx<'_>, args: &Map<String, Value>) -> Result<Value, ToolEr
         ) else {
             continue; // exited since the scan
         };
-        let user = users
-            .iter()
-            .find(|(_, u)| *u == uid)
-            .map(|(n, _)| n.clone())
-            .unwrap_or_else(|| uid.to_string());
+        let user = procfs::user_name(&users, uid);
         let rss = row.stat.rss_pages.saturating_mul(page);
         let s = row.stat;
         processes.push(Process {

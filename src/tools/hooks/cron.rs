@@ -12,7 +12,7 @@ use super::{Budget, Check, TOOL_BYTES, Unread, list_dir, read_file, to_value};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::crontab::{Crontab, parse_crontab};
-use crate::tools::procfs::parse_passwd;
+use crate::tools::procfs::{parse_passwd, user_name};
 
 pub const OUTPUT: &str = r#"{
     "type": "object", "additionalProperties": false,
@@ -199,12 +199,7 @@ impl Walk<'_> {
         let owner = if spool {
             let uid = file.metadata().map(|m| m.uid()).ok();
             Some(match uid {
-                Some(uid) => self
-                    .users
-                    .iter()
-                    .find(|(_, u)| *u == uid)
-                    .map(|(n, _)| n.clone())
-                    .unwrap_or_else(|| uid.to_string()),
+                Some(uid) => user_name(&self.users, uid),
                 None => "unknown".into(),
             })
         } else {
@@ -413,16 +408,10 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::parse::crontab::cut;
     use crate::tools::schema::Schema;
     use std::fs;
     use std::os::unix::fs::{PermissionsExt, symlink};
-
-    fn cut(s: &str, n: usize) -> (String, bool) {
-        match s.char_indices().nth(n) {
-            Some((i, _)) => (s[..i].to_string(), true),
-            None => (s.to_string(), false),
-        }
-    }
 
     #[test]
     fn fixture_tree_with_spools_cron_d_run_parts_and_timers() {

@@ -167,12 +167,7 @@ pub(crate) fn scan_processes(ctx: &Ctx<'_>) -> Result<ProcessScan, ToolError> {
             ctx.check()?;
         }
         let Ok(e) = e else { continue };
-        let Some(pid) = e
-            .file_name()
-            .to_str()
-            .filter(|s| s.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
+        let Some(pid) = e.file_name().to_str().and_then(procfs::pid_of_name) else {
             continue;
         };
         scan.scanned += 1;
@@ -435,12 +430,7 @@ fn process(pid: u32, users: &[(String, u32)]) -> Map<String, Value> {
         .and_then(|t| procfs::parse_status_uids(t.as_bytes()))
         .map(|(_, effective)| effective);
     if let Some(uid) = euid {
-        let name = users
-            .iter()
-            .find(|(_, u)| *u == uid)
-            .map(|(n, _)| n.clone())
-            .unwrap_or_else(|| uid.to_string());
-        m.insert("user".into(), name.into());
+        m.insert("user".into(), procfs::user_name(users, uid).into());
     }
     m
 }

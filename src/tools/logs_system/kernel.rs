@@ -415,24 +415,20 @@ mod tests {
     #[test]
     fn filters() {
         let ok = || Ok(());
+        let seqs = |f: &Query<'_>| -> Vec<u64> {
+            select(raw(&RECS), f, &ok)
+                .unwrap()
+                .records
+                .iter()
+                .map(|r| r.seq)
+                .collect()
+        };
         let mut f = q(10);
         f.max_level = 4;
-        let seqs: Vec<u64> = select(raw(&RECS), &f, &ok)
-            .unwrap()
-            .records
-            .iter()
-            .map(|r| r.seq)
-            .collect();
-        assert_eq!(seqs, [4, 2]);
+        assert_eq!(seqs(&f), [4, 2]);
         let mut f = q(10);
         f.grep = Some("thr");
-        let seqs: Vec<u64> = select(raw(&RECS), &f, &ok)
-            .unwrap()
-            .records
-            .iter()
-            .map(|r| r.seq)
-            .collect();
-        assert_eq!(seqs, [3]);
+        assert_eq!(seqs(&f), [3]);
         // Boot at 1_000_000_000 s: records at +100..400 µs; a cutoff one second later drops all.
         let mut f = q(10);
         f.cutoff = 1_000_000_001;

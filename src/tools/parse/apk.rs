@@ -7,10 +7,11 @@
 //! `I` installed size in bytes, `m` maintainer, `T` description. Every record in this file is
 //! an installed package; one without a valid `P`, `V` or `A` gives [`Entry::Skipped`].
 
-use std::io::{self, BufRead};
-
-use super::package::{Entry, Package, Problem, ascii, is_arch, is_name, is_version, size, text};
-use super::stanza::{Slot, Stanza, Stanzas, Syntax};
+use super::package::{
+    Entry, Package, Problem, Records, StanzaFormat, ascii, is_arch, is_name, is_version, size,
+    text, value,
+};
+use super::stanza::{Stanza, Syntax};
 
 const FIELDS: &[&[u8]] = &[b"P", b"V", b"A", b"o", b"I", b"m", b"T"];
 const NAME: usize = 0;
@@ -21,44 +22,27 @@ const SIZE: usize = 4;
 const MAINTAINER: usize = 5;
 const DESCRIPTION: usize = 6;
 
-const SYNTAX: Syntax = Syntax {
-    fields: FIELDS,
-    deb822: false,
-};
+/// apk's installed database, for [`Records`].
+#[derive(Debug)]
+pub struct Apk;
+
+impl StanzaFormat for Apk {
+    const SYNTAX: Syntax = Syntax {
+        fields: FIELDS,
+        deb822: false,
+    };
+
+    fn entry(s: &Stanza) -> Entry {
+        entry(s)
+    }
+}
 
 /// The entries of an apk installed database, one per record, in file order.
-#[derive(Debug)]
-pub struct Installed<R> {
-    stanzas: Stanzas<R>,
-}
-
-impl<R: BufRead> Installed<R> {
-    pub fn new(reader: R) -> Installed<R> {
-        Installed {
-            stanzas: Stanzas::new(reader, SYNTAX),
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for Installed<R> {
-    type Item = io::Result<Entry>;
-
-    fn next(&mut self) -> Option<io::Result<Entry>> {
-        match self.stanzas.next_stanza() {
-            Ok(Some(s)) => Some(Ok(entry(s))),
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
-        }
-    }
-}
+pub type Installed<R> = Records<R, Apk>;
 
 /// Every entry of a database held in memory (tests and the fuzz target).
 pub fn parse_installed(bytes: &[u8]) -> Vec<Entry> {
     Installed::new(bytes).filter_map(Result::ok).collect()
-}
-
-fn value(s: &Stanza, field: usize) -> Option<&Slot> {
-    s.get(field).filter(|v| !v.value.is_empty())
 }
 
 fn skipped(s: &Stanza, name: Option<String>, reason: &str) -> Entry {
@@ -125,19 +109,14 @@ fn entry(s: &Stanza) -> Entry {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::parse::package::installed;
 
     const FIXTURE: &[u8] = include_bytes!("../../../tests/fixtures/sbom/apk/lib/apk/db/installed");
 
     #[test]
     fn the_fixture_parses() {
         let e = parse_installed(FIXTURE);
-        let ok: Vec<&Package> = e
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Installed(p) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let ok = installed(&e);
         let names: Vec<&str> = ok.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["musl", "busybox", "libcrypto3", "py3-Pillow"]);
         let musl = ok[0];

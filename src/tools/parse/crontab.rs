@@ -197,16 +197,18 @@ pub fn parse_crontab(
     out
 }
 
+/// A cut of host text at `n` characters, for the tests of the parser and of `get_cron_jobs`.
+#[cfg(test)]
+pub(crate) fn cut(s: &str, n: usize) -> (String, bool) {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => (s[..i].to_string(), true),
+        None => (s.to_string(), false),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cut(s: &str, n: usize) -> (String, bool) {
-        match s.char_indices().nth(n) {
-            Some((i, _)) => (s[..i].to_string(), true),
-            None => (s.to_string(), false),
-        }
-    }
 
     #[test]
     fn system_crontab_with_user_field_env_and_shortcuts() {

@@ -10,12 +10,11 @@
 //! `Version` or `Architecture` gives [`Entry::Skipped`] with the reason; an unusable optional
 //! field (`Source`, `Installed-Size`) is left out and named in [`Package::dropped`].
 
-use std::io::{self, BufRead};
-
 use super::package::{
-    Entry, Package, Problem, State, ascii, is_arch, is_name, is_version, size, text,
+    Entry, Package, Problem, Records, StanzaFormat, State, ascii, is_arch, is_name, is_version,
+    size, text, value,
 };
-use super::stanza::{Slot, Stanza, Stanzas, Syntax};
+use super::stanza::{Stanza, Syntax};
 
 const FIELDS: &[&[u8]] = &[
     b"Package",
@@ -36,44 +35,27 @@ const SIZE: usize = 5;
 const MAINTAINER: usize = 6;
 const DESCRIPTION: usize = 7;
 
-const SYNTAX: Syntax = Syntax {
-    fields: FIELDS,
-    deb822: true,
-};
+/// dpkg's status file, for [`Records`].
+#[derive(Debug)]
+pub struct Dpkg;
+
+impl StanzaFormat for Dpkg {
+    const SYNTAX: Syntax = Syntax {
+        fields: FIELDS,
+        deb822: true,
+    };
+
+    fn entry(s: &Stanza) -> Entry {
+        entry(s)
+    }
+}
 
 /// The entries of a dpkg status file, one per stanza, in file order.
-#[derive(Debug)]
-pub struct Status<R> {
-    stanzas: Stanzas<R>,
-}
-
-impl<R: BufRead> Status<R> {
-    pub fn new(reader: R) -> Status<R> {
-        Status {
-            stanzas: Stanzas::new(reader, SYNTAX),
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for Status<R> {
-    type Item = io::Result<Entry>;
-
-    fn next(&mut self) -> Option<io::Result<Entry>> {
-        match self.stanzas.next_stanza() {
-            Ok(Some(s)) => Some(Ok(entry(s))),
-            Ok(None) => None,
-            Err(e) => Some(Err(e)),
-        }
-    }
-}
+pub type Status<R> = Records<R, Dpkg>;
 
 /// Every entry of a status file held in memory (tests and the fuzz target).
 pub fn parse_status(bytes: &[u8]) -> Vec<Entry> {
     Status::new(bytes).filter_map(Result::ok).collect()
-}
-
-fn value(s: &Stanza, field: usize) -> Option<&Slot> {
-    s.get(field).filter(|v| !v.value.is_empty())
 }
 
 fn skipped(s: &Stanza, name: Option<String>, reason: String) -> Entry {
@@ -216,17 +198,9 @@ fn parse_source(v: &[u8]) -> Option<(&[u8], Option<&[u8]>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::parse::package::installed;
 
     const FIXTURE: &[u8] = include_bytes!("../../../tests/fixtures/sbom/dpkg/var/lib/dpkg/status");
-
-    fn installed(e: &[Entry]) -> Vec<&Package> {
-        e.iter()
-            .filter_map(|e| match e {
-                Entry::Installed(p) => Some(p),
-                _ => None,
-            })
-            .collect()
-    }
 
     #[test]
     fn the_fixture_has_every_kind_of_stanza() {

@@ -4,6 +4,11 @@
 //! against a strict character set, so what reaches a result or a purl is a plain token; free
 //! text (maintainer, summary) is only decoded (invalid UTF-8 replaced).
 
+use std::io::{self, BufRead};
+use std::marker::PhantomData;
+
+use super::stanza::{Slot, Stanza, Stanzas, Syntax};
+
 /// Longest package name, version or source name accepted.
 pub const MAX_TOKEN: usize = 256;
 /// Longest architecture accepted.
@@ -144,6 +149,58 @@ pub fn size(b: &[u8], unit: u64) -> Option<u64> {
     }
     let n: u64 = std::str::from_utf8(b).ok()?.parse().ok()?;
     n.checked_mul(unit).filter(|v| *v <= 1 << 50)
+}
+
+/// A package database made of stanzas (dpkg status, apk installed): how its lines are spelled
+/// and what one stanza gives.
+pub trait StanzaFormat {
+    const SYNTAX: Syntax;
+    fn entry(s: &Stanza) -> Entry;
+}
+
+/// The entries of a stanza database, one per stanza, in file order, read as a stream.
+#[derive(Debug)]
+pub struct Records<R, F> {
+    stanzas: Stanzas<R>,
+    format: PhantomData<F>,
+}
+
+impl<R: BufRead, F: StanzaFormat> Records<R, F> {
+    pub fn new(reader: R) -> Records<R, F> {
+        Records {
+            stanzas: Stanzas::new(reader, F::SYNTAX),
+            format: PhantomData,
+        }
+    }
+}
+
+impl<R: BufRead, F: StanzaFormat> Iterator for Records<R, F> {
+    type Item = io::Result<Entry>;
+
+    fn next(&mut self) -> Option<io::Result<Entry>> {
+        match self.stanzas.next_stanza() {
+            Ok(Some(s)) => Some(Ok(F::entry(s))),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+/// A wanted field of a stanza, when present with a value: an empty one counts as absent.
+pub fn value(s: &Stanza, field: usize) -> Option<&Slot> {
+    s.get(field).filter(|v| !v.value.is_empty())
+}
+
+/// The installed packages among `entries` (the parsers' tests).
+#[cfg(test)]
+pub fn installed(entries: &[Entry]) -> Vec<&Package> {
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            Entry::Installed(p) => Some(p),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

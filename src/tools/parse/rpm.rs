@@ -162,19 +162,14 @@ fn source_rpm(b: &[u8]) -> Option<(&[u8], String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tools::parse::package::installed;
 
     const FIXTURE: &[u8] = include_bytes!("../../../tests/fixtures/sbom/rpm/query.txt");
 
     #[test]
     fn the_fixture_parses() {
         let e = parse_query(FIXTURE);
-        let ok: Vec<&Package> = e
-            .iter()
-            .filter_map(|e| match e {
-                Entry::Installed(p) => Some(p),
-                _ => None,
-            })
-            .collect();
+        let ok = installed(&e);
         let got: Vec<(&str, &str, &str)> = ok
             .iter()
             .map(|p| (p.name.as_str(), p.version.as_str(), p.arch.as_str()))

@@ -44,19 +44,10 @@ impl UnitFile {
     /// Every value of a list setting, in order: each assignment adds its space-separated
     /// words, and an empty assignment clears what came before (as systemd does).
     pub fn list(&self, section: &str, key: &str) -> Vec<&str> {
-        let mut out = Vec::new();
-        for e in self
-            .entries
-            .iter()
-            .filter(|e| e.section == section && e.key == key)
-        {
-            if e.value.is_empty() {
-                out.clear();
-            } else {
-                out.extend(e.value.split_ascii_whitespace());
-            }
-        }
-        out
+        self.all(section, key)
+            .into_iter()
+            .flat_map(str::split_ascii_whitespace)
+            .collect()
     }
 
     /// Every assignment of `key` in `section`, in order (a timer may have several

@@ -265,40 +265,13 @@ fn incomplete_reasons(inv: &Inventory, offset: usize, listed: usize) -> Vec<Stri
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tools::Registry;
-
-    fn fixture(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/sbom")
-            .join(name)
-    }
+    use crate::tools::sbom::test_support::{assert_output_schema, fixture, with_test_env};
 
     fn run(tree: &str, args: Value) -> Result<Value, ToolError> {
         let q = Query::from_args(args.as_object().unwrap())?;
-        let check = || Ok(());
-        let cut = |s: &str, max: usize| s.chars().take(max).collect();
         let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000);
-        let v = document(
-            &fixture(tree),
-            &q,
-            &Env {
-                check: &check,
-                cut: &cut,
-            },
-            [0xff; 16],
-            t,
-        )?;
-        let r = Registry::new().unwrap();
-        if let Err(e) = r
-            .get("get_sbom")
-            .unwrap()
-            .compiled()
-            .unwrap()
-            .output
-            .validate(&v)
-        {
-            panic!("breaks the output schema at {}: {}", e.path, e.rule);
-        }
+        let v = with_test_env(|env| document(&fixture(tree), &q, env, [0xff; 16], t))?;
+        assert_output_schema("get_sbom", &v);
         Ok(v)
     }
 

@@ -191,30 +191,12 @@ fn render(dbs: &[Database], inv: &Inventory, q: &Query, env: &Env<'_>) -> Value 
 mod tests {
     use super::*;
     use crate::tools::Registry;
-
-    fn fixture(name: &str) -> std::path::PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/sbom")
-            .join(name)
-    }
+    use crate::tools::sbom::test_support::{assert_output_schema, fixture, with_test_env};
 
     fn run(tree: &str, args: Value) -> Result<Value, ToolError> {
         let q = Query::from_args(args.as_object().unwrap())?;
-        let check = || Ok(());
-        let cut = |s: &str, max: usize| s.chars().take(max).collect();
-        let v = listing(
-            &fixture(tree),
-            &q,
-            &Env {
-                check: &check,
-                cut: &cut,
-            },
-        )?;
-        let r = Registry::new().unwrap();
-        let tool = r.get("get_packages").unwrap();
-        if let Err(e) = tool.compiled().unwrap().output.validate(&v) {
-            panic!("breaks the output schema at {}: {}", e.path, e.rule);
-        }
+        let v = with_test_env(|env| listing(&fixture(tree), &q, env))?;
+        assert_output_schema("get_packages", &v);
         Ok(v)
     }
 

@@ -373,12 +373,7 @@ pub fn read_small(path: &Path) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn fixture(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures/sbom")
-            .join(name)
-    }
+    use crate::tools::sbom::test_support::fixture;
 
     fn ok() -> Result<(), ToolError> {
         Ok(())

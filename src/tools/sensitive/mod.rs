@@ -116,6 +116,73 @@ fn open_nofollow(path: &Path, max: u64) -> Result<Opened, String> {
     Ok(Opened { meta, text })
 }
 
+/// The main file of an include walk, which must be there for the tool to say anything.
+fn require_main(main: &Path, package: &str) -> Result<(), ToolError> {
+    if std::fs::symlink_metadata(main).is_err() {
+        return Err(ToolError::Unavailable(format!(
+            "{} does not exist (is {package} installed?)",
+            main.display()
+        )));
+    }
+    Ok(())
+}
+
+/// A problem at a line of a file an include walk read.
+#[derive(Serialize)]
+struct ProblemOut {
+    file: String,
+    line: usize,
+    message: String,
+}
+
+/// A file an include walk (sshd_config, sudoers) reached, opened with [`open_nofollow`].
+struct Included {
+    /// `None` when it could not be opened.
+    facts: Option<FileFacts>,
+    problems: Vec<String>,
+    /// Its text and (device, inode), when it is to be parsed: opened, read, and not already
+    /// being read (an include loop).
+    read: Option<(String, (u64, u64))>,
+}
+
+/// Open `path` for an include walk; `reading` holds the (device, inode) of the files being
+/// read. `check_owner` adds [`ownership_problems`] first (for a file that grants privileges).
+fn open_included(path: &Path, max: u64, reading: &[(u64, u64)], check_owner: bool) -> Included {
+    let opened = match open_nofollow(path, max) {
+        Ok(o) => o,
+        Err(e) => {
+            return Included {
+                facts: None,
+                problems: vec![e],
+                read: None,
+            };
+        }
+    };
+    let mut problems = if check_owner {
+        ownership_problems(&opened.meta)
+    } else {
+        Vec::new()
+    };
+    let id = (opened.meta.dev(), opened.meta.ino());
+    let read = if reading.contains(&id) {
+        problems.push("include loop: this file is already being read; not read again".into());
+        None
+    } else {
+        match opened.text {
+            Ok(t) => Some((t, id)),
+            Err(e) => {
+                problems.push(e);
+                None
+            }
+        }
+    };
+    Included {
+        facts: Some(facts(&opened.meta)),
+        problems,
+        read,
+    }
+}
+
 fn read_regular(file: File, meta: &Metadata, max: u64) -> Result<String, String> {
     if !meta.is_file() {
         return Err("not a regular file; not read".into());

@@ -13,11 +13,11 @@ use serde_json::{Map, Value};
 
 use super::{MAX_CONFIG_BYTES, open_nofollow, to_value};
 use crate::error::ToolError;
-use crate::tools::Ctx;
 use crate::tools::parse::fdinfo::{
     TargetKind, access_mode, parse_fdinfo, target_kind, under_prefix,
 };
 use crate::tools::procfs;
+use crate::tools::{Ctx, invalid};
 
 /// `path_prefix`: absolute, at least one component, no `.` or `..` component, no empty
 /// component, no control character (so no NUL), at most 1024 characters.
@@ -78,13 +78,6 @@ struct Query {
     limit: usize,
 }
 
-fn invalid(argument: &str, rule: &str) -> ToolError {
-    ToolError::InvalidArgument {
-        argument: argument.into(),
-        rule: rule.into(),
-    }
-}
-
 impl Query {
     /// The schema has checked the arguments; this still refuses anything odd rather than
     /// trusting that, and resolves `user` through /etc/passwd.
@@ -129,18 +122,12 @@ impl Query {
                 if name.starts_with('-') {
                     return Err(invalid("user", "must not start with `-`"));
                 }
-                Some(
-                    users
-                        .iter()
-                        .find(|(n, _)| n == name)
-                        .map(|(_, u)| *u)
-                        .ok_or_else(|| {
-                            invalid(
-                                "user",
-                                "no such user in /etc/passwd (give a user name, not a uid)",
-                            )
-                        })?,
-                )
+                Some(procfs::uid_of(users, name).ok_or_else(|| {
+                    invalid(
+                        "user",
+                        "no such user in /etc/passwd (give a user name, not a uid)",
+                    )
+                })?)
             }
         };
         if pid.is_none() && prefix.is_none() && uid.is_none() {
@@ -349,10 +336,7 @@ fn process(
                 .to_string()
         })
         .unwrap_or_default();
-    let user = users
-        .iter()
-        .find(|(_, u)| *u == euid)
-        .map_or_else(|| euid.to_string(), |(n, _)| n.clone());
+    let user = procfs::user_name(users, euid);
     for (fd, target) in targets {
         if let Some(prefix) = &q.prefix
             && !under_prefix(&target, prefix)

@@ -4,13 +4,14 @@
 //! the end of its file), with the effective global settings computed by the pure parser
 //! (`parse::sshd_config`). Host keys are never opened: `HostKey` values are only names.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{FileFacts, MAX_CONFIG_BYTES, facts, glob, has_magic, open_nofollow, to_value};
+use super::{
+    FileFacts, MAX_CONFIG_BYTES, ProblemOut, glob, has_magic, open_included, require_main, to_value,
+};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::sshd_config::{self, Item, Located};
@@ -127,13 +128,6 @@ struct MatchSetting {
     line: usize,
 }
 
-#[derive(Serialize)]
-struct ProblemOut {
-    file: String,
-    line: usize,
-    message: String,
-}
-
 pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
     ctx.check()?;
     read_ssh_config(Path::new("/etc/ssh/sshd_config"), Path::new("/etc/ssh"))
@@ -141,12 +135,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
 
 /// The configuration starting at `main`, with relative includes resolved under `ssh_dir`.
 pub fn read_ssh_config(main: &Path, ssh_dir: &Path) -> Result<Value, ToolError> {
-    if std::fs::symlink_metadata(main).is_err() {
-        return Err(ToolError::Unavailable(format!(
-            "{} does not exist (is the OpenSSH server installed?)",
-            main.display()
-        )));
-    }
+    require_main(main, "the OpenSSH server")?;
     let mut w = Walk {
         ssh_dir: ssh_dir.to_path_buf(),
         files: Vec::new(),
@@ -226,27 +215,11 @@ impl Walk {
             facts: None,
             problems: Vec::new(),
         });
-        let opened = match open_nofollow(path, MAX_CONFIG_BYTES) {
-            Ok(o) => o,
-            Err(e) => {
-                self.files[index].problems.push(e);
-                return;
-            }
-        };
-        self.files[index].facts = Some(facts(&opened.meta));
-        let id = (opened.meta.dev(), opened.meta.ino());
-        if self.stack.contains(&id) {
-            self.files[index]
-                .problems
-                .push("include loop: this file is already being read; not read again".into());
+        let included = open_included(path, MAX_CONFIG_BYTES, &self.stack, false);
+        self.files[index].facts = included.facts;
+        self.files[index].problems = included.problems;
+        let Some((text, id)) = included.read else {
             return;
-        }
-        let text = match opened.text {
-            Ok(t) => t,
-            Err(e) => {
-                self.files[index].problems.push(e);
-                return;
-            }
         };
         self.stack.push(id);
         let (items, problems) = sshd_config::parse(&text);

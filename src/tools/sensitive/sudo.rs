@@ -4,13 +4,15 @@
 //! `parse::sudoers`. Includes resolve as sudo 1.9 does: a relative path from the directory of
 //! the including file; `@includedir` reads the names without `.` or `~`, sorted.
 
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{FileFacts, MAX_CONFIG_BYTES, facts, open_nofollow, ownership_problems, to_value};
+use super::{
+    FileFacts, MAX_CONFIG_BYTES, ProblemOut, facts, open_included, ownership_problems,
+    require_main, to_value,
+};
 use crate::error::ToolError;
 use crate::tools::Ctx;
 use crate::tools::parse::sudoers::{self, Command};
@@ -175,13 +177,6 @@ struct AliasOut {
     members: Vec<String>,
 }
 
-#[derive(Serialize)]
-struct ProblemOut {
-    file: String,
-    line: usize,
-    message: String,
-}
-
 pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolError> {
     ctx.check()?;
     read_sudo_config(Path::new("/etc/sudoers"))
@@ -189,12 +184,7 @@ pub fn handler(ctx: &Ctx<'_>, _args: &Map<String, Value>) -> Result<Value, ToolE
 
 /// The configuration starting at `main` (`/etc/sudoers` on the host, a fixture in tests).
 pub fn read_sudo_config(main: &Path) -> Result<Value, ToolError> {
-    if std::fs::symlink_metadata(main).is_err() {
-        return Err(ToolError::Unavailable(format!(
-            "{} does not exist (is sudo installed?)",
-            main.display()
-        )));
-    }
+    require_main(main, "sudo")?;
     let mut w = Walk {
         out: SudoConfig {
             config_file: main.display().to_string(),
@@ -233,30 +223,12 @@ impl Walk {
             return;
         }
         let index = self.push(path, "file", depth, from);
-        let opened = match open_nofollow(path, MAX_SUDOERS_BYTES) {
-            Ok(o) => o,
-            Err(e) => {
-                self.out.files[index].problems.push(e);
-                return;
-            }
-        };
-        let mut problems = ownership_problems(&opened.meta);
-        self.out.files[index].facts = Some(facts(&opened.meta));
-        let id = (opened.meta.dev(), opened.meta.ino());
-        if self.stack.contains(&id) {
-            problems.push("include loop: this file is already being read; not read again".into());
-            self.out.files[index].problems = problems;
+        let included = open_included(path, MAX_SUDOERS_BYTES, &self.stack, true);
+        self.out.files[index].facts = included.facts;
+        self.out.files[index].problems = included.problems;
+        let Some((text, id)) = included.read else {
             return;
-        }
-        let text = match opened.text {
-            Ok(t) => t,
-            Err(e) => {
-                problems.push(e);
-                self.out.files[index].problems = problems;
-                return;
-            }
         };
-        self.out.files[index].problems = problems;
         let name = path.display().to_string();
         let parsed = sudoers::parse(&text);
         let at = |line| (name.clone(), line);
