@@ -8,8 +8,7 @@
 //! an installed package; one without a valid `P`, `V` or `A` gives [`Entry::Skipped`].
 
 use super::package::{
-    Entry, Package, Problem, Records, StanzaFormat, ascii, is_arch, is_name, is_version, size,
-    text, value,
+    Entry, Package, Records, StanzaFormat, ascii, is_arch, is_name, is_version, size, text, value,
 };
 use super::stanza::{Stanza, Syntax};
 
@@ -45,37 +44,31 @@ pub fn parse_installed(bytes: &[u8]) -> Vec<Entry> {
     Installed::new(bytes).filter_map(Result::ok).collect()
 }
 
-fn skipped(s: &Stanza, name: Option<String>, reason: &str) -> Entry {
-    Entry::Skipped(Problem {
-        line: s.line,
-        package: name,
-        reason: reason.into(),
-    })
-}
-
 fn entry(s: &Stanza) -> Entry {
     let name = match value(s, NAME) {
         Some(v) if !v.cut && is_name(&v.value) => ascii(&v.value),
-        Some(_) => return skipped(s, None, "P: is not a valid package name"),
-        None => return skipped(s, None, "record without a P: (name) line"),
+        Some(_) => return Entry::skipped(s.line, None, "P: is not a valid package name"),
+        None => return Entry::skipped(s.line, None, "record without a P: (name) line"),
     };
     if let Some(d) = s.duplicate {
         let reason = format!("line {}: appears twice", char::from(FIELDS[d][0]));
-        return Entry::Skipped(Problem {
-            line: s.line,
-            package: Some(name),
-            reason,
-        });
+        return Entry::skipped(s.line, Some(name), reason);
     }
     let version = match value(s, VERSION) {
         Some(v) if !v.cut && is_version(&v.value) => ascii(&v.value),
-        Some(_) => return skipped(s, Some(name), "V: is not a valid version"),
-        None => return skipped(s, Some(name), "record without a V: (version) line"),
+        Some(_) => return Entry::skipped(s.line, Some(name), "V: is not a valid version"),
+        None => return Entry::skipped(s.line, Some(name), "record without a V: (version) line"),
     };
     let arch = match value(s, ARCH) {
         Some(v) if !v.cut && is_arch(&v.value) => ascii(&v.value),
-        Some(_) => return skipped(s, Some(name), "A: is not a valid architecture"),
-        None => return skipped(s, Some(name), "record without an A: (architecture) line"),
+        Some(_) => return Entry::skipped(s.line, Some(name), "A: is not a valid architecture"),
+        None => {
+            return Entry::skipped(
+                s.line,
+                Some(name),
+                "record without an A: (architecture) line",
+            );
+        }
     };
     let mut dropped = Vec::new();
     let source = value(s, ORIGIN).and_then(|v| {

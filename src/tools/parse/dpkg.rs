@@ -11,8 +11,8 @@
 //! field (`Source`, `Installed-Size`) is left out and named in [`Package::dropped`].
 
 use super::package::{
-    Entry, Package, Problem, Records, StanzaFormat, State, ascii, is_arch, is_name, is_version,
-    size, text, value,
+    Entry, Package, Records, StanzaFormat, State, ascii, is_arch, is_name, is_version, size, text,
+    value,
 };
 use super::stanza::{Stanza, Syntax};
 
@@ -58,14 +58,6 @@ pub fn parse_status(bytes: &[u8]) -> Vec<Entry> {
     Status::new(bytes).filter_map(Result::ok).collect()
 }
 
-fn skipped(s: &Stanza, name: Option<String>, reason: String) -> Entry {
-    Entry::Skipped(Problem {
-        line: s.line,
-        package: name,
-        reason,
-    })
-}
-
 /// `want flag state`: `Some(None)` when installed, `Some(Some(state))` for any other state,
 /// `None` when it is not a dpkg status.
 fn state(status: &[u8]) -> Option<Option<State>> {
@@ -101,26 +93,26 @@ fn state(status: &[u8]) -> Option<Option<State>> {
 
 fn entry(s: &Stanza) -> Entry {
     let Some(pkg) = value(s, PACKAGE) else {
-        return skipped(s, None, "stanza without a Package field".into());
+        return Entry::skipped(s.line, None, "stanza without a Package field");
     };
     if pkg.cut || !is_name(&pkg.value) {
-        return skipped(s, None, "Package is not a valid package name".into());
+        return Entry::skipped(s.line, None, "Package is not a valid package name");
     }
     let name = ascii(&pkg.value);
     if let Some(d) = s.duplicate {
         let field = String::from_utf8_lossy(FIELDS[d]);
-        return skipped(s, Some(name), format!("field {field} appears twice"));
+        return Entry::skipped(s.line, Some(name), format!("field {field} appears twice"));
     }
     let Some(status) = value(s, STATUS) else {
-        return skipped(s, Some(name), "stanza without a Status field".into());
+        return Entry::skipped(s.line, Some(name), "stanza without a Status field");
     };
     let st = match state(&status.value) {
         Some(st) if !status.cut => st,
         _ => {
-            return skipped(
-                s,
+            return Entry::skipped(
+                s.line,
                 Some(name),
-                "Status is not `want flag state` in dpkg's words".into(),
+                "Status is not `want flag state` in dpkg's words",
             );
         }
     };
@@ -132,23 +124,27 @@ fn entry(s: &Stanza) -> Entry {
     }
     let version = match value(s, VERSION) {
         Some(v) if !v.cut && is_version(&v.value) => ascii(&v.value),
-        Some(_) => return skipped(s, Some(name), "Version is not a valid version".into()),
-        None => return skipped(s, Some(name), "installed package without a Version".into()),
+        Some(_) => {
+            return Entry::skipped(s.line, Some(name), "Version is not a valid version");
+        }
+        None => {
+            return Entry::skipped(s.line, Some(name), "installed package without a Version");
+        }
     };
     let arch = match value(s, ARCH) {
         Some(v) if !v.cut && is_arch(&v.value) => ascii(&v.value),
         Some(_) => {
-            return skipped(
-                s,
+            return Entry::skipped(
+                s.line,
                 Some(name),
-                "Architecture is not a valid architecture".into(),
+                "Architecture is not a valid architecture",
             );
         }
         None => {
-            return skipped(
-                s,
+            return Entry::skipped(
+                s.line,
                 Some(name),
-                "installed package without an Architecture".into(),
+                "installed package without an Architecture",
             );
         }
     };

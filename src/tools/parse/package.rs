@@ -107,6 +107,18 @@ pub enum Entry {
     Skipped(Problem),
 }
 
+impl Entry {
+    /// A record left out, at `line`, with the server's reason (the one constructor the dpkg, apk
+    /// and rpm parsers share).
+    pub fn skipped(line: u64, package: Option<String>, reason: impl Into<String>) -> Entry {
+        Entry::Skipped(Problem {
+            line,
+            package,
+            reason: reason.into(),
+        })
+    }
+}
+
 /// A package name: 1 to [`MAX_TOKEN`] bytes, an ASCII letter or digit first, then letters,
 /// digits and `. _ + ~ ^ -` (what dpkg, apk and rpm names use; never a leading `-`).
 pub fn is_name(b: &[u8]) -> bool {

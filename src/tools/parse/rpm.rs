@@ -11,7 +11,7 @@
 
 use std::io::{self, BufRead};
 
-use super::package::{Entry, Package, Problem, State, ascii, is_arch, is_name, is_version, size};
+use super::package::{Entry, Package, State, ascii, is_arch, is_name, is_version, size};
 use super::stanza::{Lines, MAX_LINE};
 
 /// The query format rpm is run with: name, epoch (`(none)` when unset), version, release,
@@ -57,24 +57,16 @@ pub fn parse_query(bytes: &[u8]) -> Vec<Entry> {
     Query::new(bytes).filter_map(Result::ok).collect()
 }
 
-fn skipped(line: u64, name: Option<String>, reason: &str) -> Entry {
-    Entry::Skipped(Problem {
-        line,
-        package: name,
-        reason: reason.into(),
-    })
-}
-
 const NONE: &[u8] = b"(none)";
 
 fn entry(text: &[u8], line: u64, cut: bool) -> Entry {
     let f: Vec<&[u8]> = text.split(|b| *b == b'\t').collect();
     if cut || f.len() != 7 {
-        return skipped(line, None, "not a line of seven tab-separated fields");
+        return Entry::skipped(line, None, "not a line of seven tab-separated fields");
     }
     let (name, epoch, ver, rel, arch, sz, srpm) = (f[0], f[1], f[2], f[3], f[4], f[5], f[6]);
     if !is_name(name) {
-        return skipped(line, None, "NAME is not a valid package name");
+        return Entry::skipped(line, None, "NAME is not a valid package name");
     }
     let name = ascii(name);
     if name == "gpg-pubkey" {
@@ -88,19 +80,19 @@ fn entry(text: &[u8], line: u64, cut: bool) -> Entry {
     } else if epoch.len() <= 10 && !epoch.is_empty() && epoch.iter().all(u8::is_ascii_digit) {
         Some(ascii(epoch))
     } else {
-        return skipped(line, Some(name), "EPOCH is not a number or (none)");
+        return Entry::skipped(line, Some(name), "EPOCH is not a number or (none)");
     };
     // rpm forbids `-` and `:` in a version or release (`-` separates them in N-V-R).
     let part = |b: &[u8]| is_version(b) && !b.contains(&b'-') && !b.contains(&b':');
     if !part(ver) || !part(rel) {
-        return skipped(
+        return Entry::skipped(
             line,
             Some(name),
             "VERSION or RELEASE is not a valid version",
         );
     }
     if !is_arch(arch) {
-        return skipped(line, Some(name), "ARCH is not a valid architecture");
+        return Entry::skipped(line, Some(name), "ARCH is not a valid architecture");
     }
     let mut version = String::new();
     if let Some(e) = &epoch {
@@ -111,7 +103,7 @@ fn entry(text: &[u8], line: u64, cut: bool) -> Entry {
     version.push('-');
     version.push_str(&ascii(rel));
     if !is_version(version.as_bytes()) {
-        return skipped(
+        return Entry::skipped(
             line,
             Some(name),
             "EPOCH:VERSION-RELEASE is longer than 256 bytes",
